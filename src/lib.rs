@@ -1,0 +1,39 @@
+//! A Rocket 0.5 service that refuses every request to `/example` properly: a
+//! typed request guard rejects it, and a JSON catcher registered for 401
+//! answers with `{"message":"Unauthorized"}`, `Content-Type:
+//! application/json` and the `WWW-Authenticate` challenge RFC 9110 §15.5.2
+//! asks for.
+//!
+//! To reuse the pieces in another Rocket app: write a guard that refuses with
+//! [`Rejection::reject`] (see [`bearer_token`] to read the credentials), and
+//! register [`catchers`] for the realm. README.md has a whole example.
+
+mod auth;
+mod catchers;
+mod config;
+mod routes;
+
+use rocket::figment::Figment;
+use rocket::fs::FileServer;
+use rocket::{Build, Config, Rocket};
+
+pub use auth::{Authenticated, Rejection, bearer_token};
+pub use catchers::catchers;
+pub use config::{ConfigError, InvalidRealm, Realm, Settings};
+
+/// The service, configured from `Rocket.toml` and `ROCKET_*` variables.
+pub fn rocket() -> Result<Rocket<Build>, ConfigError> {
+    build(Config::figment())
+}
+
+/// The service, configured from `figment`: tests pass a figment with keys
+/// merged in. The configuration is checked here, before Rocket reads it, so
+/// that a bad value is one line naming the key rather than a panic.
+pub fn build(figment: Figment) -> Result<Rocket<Build>, ConfigError> {
+    let settings = Settings::from_figment(&figment)?;
+    let rocket = rocket::custom(figment)
+        .mount("/", routes::routes())
+        .mount("/", FileServer::from(&settings.static_dir))
+        .register("/", catchers(&settings.realm));
+    Ok(rocket)
+}
