@@ -83,9 +83,9 @@ impl Challenge {
     fn new(realm: &Realm, rejection: Rejection) -> Challenge {
         match rejection {
             Rejection::MissingCredentials => Challenge(format!("Bearer realm=\"{realm}\"")),
-            Rejection::InvalidToken => Challenge(format!(
-                "Bearer realm=\"{realm}\", error=\"invalid_token\""
-            )),
+            Rejection::InvalidToken => {
+                Challenge(format!("Bearer realm=\"{realm}\", error=\"invalid_token\""))
+            }
         }
     }
 }
@@ -150,17 +150,18 @@ impl From<VaryAccept> for Header<'static> {
 /// ones), and no match means q 0. Ties, no `Accept` and an unparsable one
 /// mean no. Several `Accept` headers are one list, in order.
 fn prefers_problem_details(request: &Request<'_>) -> bool {
-    let header = request.headers().get("Accept").collect::<Vec<_>>().join(", ");
+    let header = request
+        .headers()
+        .get("Accept")
+        .collect::<Vec<_>>()
+        .join(", ");
     if header.is_empty() {
         return false;
     }
     let Ok(accept) = header.parse::<Accept>() else {
         return false;
     };
-    match (
-        quality(&accept, "problem+json"),
-        quality(&accept, "json"),
-    ) {
+    match (quality(&accept, "problem+json"), quality(&accept, "json")) {
         (Some(problem), Some(json)) => problem > json,
         _ => false,
     }

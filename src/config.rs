@@ -125,7 +125,7 @@ impl fmt::Display for InvalidRealm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "realm {:?} is not non-empty visible ASCII and spaces without '\"' or '\\'",
+            "realm {:?} must be non-empty visible ASCII and spaces, without '\"' or '\\'",
             self.0
         )
     }

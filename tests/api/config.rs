@@ -1,0 +1,139 @@
+//! `Rocket.toml`'s profiles resolve to the contract's values, and bad
+//! configuration is refused with one line naming the key.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use rocket::Config;
+use rocket::config::LogLevel;
+use rocket::figment::Figment;
+use rocket::http::Method;
+
+use unauthorized::{ConfigError, Realm, Settings};
+
+use crate::helpers::{assert_refused, client_with};
+
+/// The real `Rocket.toml` (and no `ROCKET_*` variable) with `profile` selected.
+fn profile(profile: &str) -> Figment {
+    use rocket::figment::providers::{Format, Toml};
+    Figment::from(Config::default())
+        .merge(Toml::file("Rocket.toml").nested())
+        .select(profile)
+}
+
+fn config(profile_name: &str) -> (Config, Settings) {
+    let figment = profile(profile_name);
+    let config = Config::try_from(&figment).expect("the profile is valid");
+    let settings = Settings::from_figment(&figment).expect("the profile is valid");
+    (config, settings)
+}
+
+#[test]
+fn every_profile_listens_on_8080_with_the_example_realm_and_no_server_header() {
+    for name in ["default", "debug", "release"] {
+        let (config, settings) = config(name);
+        assert_eq!(config.port, 8080, "{name}");
+        assert_eq!(settings.realm.as_str(), "example", "{name}");
+        assert_eq!(settings.static_dir.to_str(), Some("static"), "{name}");
+        assert_eq!(config.ident.to_string(), "disabled", "{name}");
+    }
+}
+
+#[test]
+fn the_debug_profile_listens_on_loopback_and_logs_each_request() {
+    let (config, _) = config("debug");
+    assert_eq!(config.address, IpAddr::V4(Ipv4Addr::LOCALHOST));
+    assert_eq!(config.log_level, LogLevel::Normal);
+}
+
+#[test]
+fn the_release_profile_listens_on_every_interface_and_logs_nothing() {
+    let (config, _) = config("release");
+    assert_eq!(config.address, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    assert_eq!(config.log_level, LogLevel::Off);
+}
+
+#[test]
+fn rockets_own_figment_reads_the_same_file() {
+    let figment = Config::figment().select("release");
+    let config = Config::try_from(&figment).expect("Rocket.toml is valid");
+    assert_eq!(config.port, 8080);
+}
+
+#[test]
+fn another_realm_changes_the_challenge() {
+    for (realm, challenge) in [
+        ("staging api", r#"Bearer realm="staging api""#),
+        (
+            "a!#$%&'()*+,-./:;<=>?@[]^_`{|}~",
+            r#"Bearer realm="a!#$%&'()*+,-./:;<=>?@[]^_`{|}~""#,
+        ),
+    ] {
+        let client = client_with(profile("debug").merge(("realm", realm)));
+        let response = client.get("/example").dispatch();
+        assert_refused(response, Method::Get, challenge);
+
+        let response = client
+            .get("/example")
+            .header(rocket::http::Header::new("Authorization", "Bearer x"))
+            .dispatch();
+        let invalid = format!(r#"{}, error="invalid_token""#, &challenge);
+        assert_refused(response, Method::Get, &invalid);
+    }
+}
+
+#[test]
+fn a_realm_that_looks_like_a_number_or_a_boolean_is_taken_as_its_text() {
+    let figment = profile("debug").merge(("realm", 2024));
+    let settings = Settings::from_figment(&figment).expect("a number is a realm");
+    assert_eq!(settings.realm.as_str(), "2024");
+
+    let figment = profile("debug").merge(("realm", true));
+    let settings = Settings::from_figment(&figment).expect("a boolean is a realm");
+    assert_eq!(settings.realm.as_str(), "true");
+}
+
+#[test]
+fn a_realm_outside_the_rule_is_refused_naming_the_key() {
+    for bad in [
+        "",
+        "a\"b",
+        "a\\b",
+        "café",
+        "tab\there",
+        "line\nbreak",
+        "nul\0",
+    ] {
+        let figment = profile("debug").merge(("realm", bad));
+        let error = unauthorized::build(figment).expect_err(bad);
+        let message = error.to_string();
+        assert_eq!(
+            message,
+            format!(
+                "invalid configuration: realm {bad:?} must be non-empty visible ASCII and spaces, without '\"' or '\\' for key \"global.realm\" in (&str, &str)"
+            )
+        );
+        assert!(!message.contains('\n'), "{message}");
+        assert!(Realm::new(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn a_missing_static_directory_is_refused_naming_the_key() {
+    let figment = profile("debug").merge(("static_dir", "no/such/dir"));
+    let error = unauthorized::build(figment).expect_err("no such directory");
+    assert_eq!(error, ConfigError::MissingStaticDir("no/such/dir".into()));
+    assert_eq!(
+        error.to_string(),
+        "invalid configuration: static_dir \"no/such/dir\" is not a directory (relative to the working directory)"
+    );
+}
+
+#[test]
+fn a_port_that_is_not_a_number_is_refused_naming_the_key() {
+    let figment = profile("debug").merge(("port", "abc"));
+    let error = unauthorized::build(figment).expect_err("abc is no port");
+    assert_eq!(
+        error.to_string(),
+        "invalid configuration: invalid type: found string \"abc\", expected u16 for key \"global.port\" in (&str, &str)"
+    );
+}

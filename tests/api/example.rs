@@ -1,0 +1,136 @@
+//! `/example` refuses every request with the contract's 401.
+
+use rocket::http::{Header, Method};
+
+use crate::helpers::{INVALID_TOKEN, METHODS, NO_CREDENTIALS, assert_refused, client, header};
+
+#[test]
+fn example_refuses_every_method_without_credentials() {
+    let client = client();
+    for method in METHODS {
+        let response = client.req(method, "/example").dispatch();
+        assert_refused(response, method, NO_CREDENTIALS);
+    }
+}
+
+#[test]
+fn example_refuses_every_method_with_a_bearer_token_as_an_invalid_token() {
+    let client = client();
+    for method in METHODS {
+        let response = client
+            .req(method, "/example")
+            .header(Header::new("Authorization", "Bearer abc.def.ghi"))
+            .dispatch();
+        assert_refused(response, method, INVALID_TOKEN);
+    }
+}
+
+#[test]
+fn example_refuses_every_method_with_basic_credentials_as_missing_bearer_ones() {
+    let client = client();
+    for method in METHODS {
+        let response = client
+            .req(method, "/example")
+            .header(Header::new("Authorization", "Basic dXNlcjpwYXNz"))
+            .dispatch();
+        assert_refused(response, method, NO_CREDENTIALS);
+    }
+}
+
+#[test]
+fn head_has_the_headers_of_get_and_an_empty_body() {
+    let client = client();
+    let get = client.get("/example").dispatch();
+    let head = client.head("/example").dispatch();
+    for name in [
+        "Content-Type",
+        "WWW-Authenticate",
+        "Vary",
+        "X-Content-Type-Options",
+    ] {
+        assert_eq!(header(&head, name), header(&get, name), "{name}");
+    }
+    assert_eq!(head.into_bytes(), Some(vec![]));
+}
+
+#[test]
+fn the_scheme_is_matched_case_insensitively() {
+    let client = client();
+    for value in ["bearer abc", "BEARER abc", "bEaReR abc"] {
+        let response = client
+            .post("/example")
+            .header(Header::new("Authorization", value))
+            .dispatch();
+        assert_refused(response, Method::Post, INVALID_TOKEN);
+    }
+}
+
+#[test]
+fn bearer_without_a_token_is_an_invalid_token() {
+    let client = client();
+    for value in ["Bearer", "Bearer ", "bearer"] {
+        let response = client
+            .get("/example")
+            .header(Header::new("Authorization", value))
+            .dispatch();
+        assert_refused(response, Method::Get, INVALID_TOKEN);
+    }
+}
+
+#[test]
+fn an_empty_or_foreign_authorization_is_missing_credentials() {
+    let client = client();
+    for value in ["", "Bearerabc", "Token abc", "Digest username=\"a\"", "abc"] {
+        let response = client
+            .get("/example")
+            .header(Header::new("Authorization", value))
+            .dispatch();
+        assert_refused(response, Method::Get, NO_CREDENTIALS);
+    }
+}
+
+#[test]
+fn only_the_first_authorization_header_counts() {
+    let client = client();
+    let bearer_first = client
+        .get("/example")
+        .header(Header::new("Authorization", "Bearer abc"))
+        .header(Header::new("Authorization", "Basic dXNlcjpwYXNz"))
+        .dispatch();
+    assert_refused(bearer_first, Method::Get, INVALID_TOKEN);
+
+    let basic_first = client
+        .get("/example")
+        .header(Header::new("Authorization", "Basic dXNlcjpwYXNz"))
+        .header(Header::new("Authorization", "Bearer abc"))
+        .dispatch();
+    assert_refused(basic_first, Method::Get, NO_CREDENTIALS);
+}
+
+#[test]
+fn query_strings_and_the_trailing_slash_are_the_same_resource() {
+    let client = client();
+    for uri in [
+        "/example?",
+        "/example?a=1&b",
+        "/example/",
+        "/example/?token=x",
+        "//example",
+    ] {
+        for method in [Method::Get, Method::Post, Method::Trace] {
+            let response = client.req(method, uri).dispatch();
+            assert_refused(response, method, NO_CREDENTIALS);
+        }
+    }
+}
+
+#[test]
+fn a_request_body_does_not_change_the_answer() {
+    let client = client();
+    let response = client
+        .post("/example")
+        .header(Header::new("Content-Type", "application/json"))
+        .body(r#"{"user":"admin","password":"hunter2"}"#)
+        .dispatch();
+    assert_refused(response, Method::Post, NO_CREDENTIALS);
+}

@@ -1,0 +1,9 @@
+//! The service through Rocket's local `Client`: the very rocket that `main`
+//! serves, without a socket.
+
+mod config;
+mod errors;
+mod example;
+mod helpers;
+mod negotiation;
+mod static_files;
