@@ -67,7 +67,7 @@ impl Rejection {
     /// The reason a guard recorded on `request`; a 401 that no guard
     /// explained (a handler returning `Status::Unauthorized`, say) counts as
     /// missing credentials.
-    pub fn recorded(request: &Request<'_>) -> Rejection {
+    pub(crate) fn recorded(request: &Request<'_>) -> Rejection {
         *request.local_cache(|| Rejection::MissingCredentials)
     }
 }

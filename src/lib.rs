@@ -37,3 +37,9 @@ pub fn build(figment: Figment) -> Result<Rocket<Build>, ConfigError> {
         .register("/", catchers(&settings.realm));
     Ok(rocket)
 }
+
+/// README.md's Rust examples, compiled and run as doctests so that the
+/// README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

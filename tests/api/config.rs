@@ -102,6 +102,7 @@ fn a_realm_outside_the_rule_is_refused_naming_the_key() {
         "tab\there",
         "line\nbreak",
         "nul\0",
+        "del\x7f",
     ] {
         let figment = profile("debug").merge(("realm", bad));
         let error = unauthorized::build(figment).expect_err(bad);
