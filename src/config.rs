@@ -1,8 +1,8 @@
 //! The service's own configuration keys, read through Rocket's figment.
 //!
 //! Rocket's `Config` is extracted here too, before Rocket does it itself: a
-//! bad value then becomes one line naming the key, where Rocket would panic or
-//! print a multi-line report (see `ROCKET-NOTES.md`).
+//! bad value then becomes one line naming the key, where Rocket would panic
+//! (`#[rocket::main]`, `Config::from`) or print a report over several lines.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -31,8 +31,8 @@ impl Settings {
     /// Reads and checks the settings, and Rocket's own configuration, from
     /// `figment`: the first problem is returned as one line naming the key.
     pub fn from_figment(figment: &Figment) -> Result<Settings, ConfigError> {
-        rocket::Config::try_from(figment).map_err(ConfigError::from)?;
-        let settings: Settings = figment.extract().map_err(ConfigError::from)?;
+        rocket::Config::try_from(figment)?;
+        let settings: Settings = figment.extract()?;
         if !settings.static_dir.is_dir() {
             return Err(ConfigError::MissingStaticDir(settings.static_dir));
         }

@@ -23,13 +23,13 @@ pub use config::{ConfigError, InvalidRealm, Realm, Settings};
 
 /// The service, configured from `Rocket.toml` and `ROCKET_*` variables.
 pub fn rocket() -> Result<Rocket<Build>, ConfigError> {
-    build(Config::figment())
+    custom(Config::figment())
 }
 
 /// The service, configured from `figment`: tests pass a figment with keys
 /// merged in. The configuration is checked here, before Rocket reads it, so
 /// that a bad value is one line naming the key rather than a panic.
-pub fn build(figment: Figment) -> Result<Rocket<Build>, ConfigError> {
+pub fn custom(figment: Figment) -> Result<Rocket<Build>, ConfigError> {
     let settings = Settings::from_figment(&figment)?;
     let rocket = rocket::custom(figment)
         .mount("/", routes::routes())

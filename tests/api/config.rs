@@ -105,7 +105,7 @@ fn a_realm_outside_the_rule_is_refused_naming_the_key() {
         "del\x7f",
     ] {
         let figment = profile("debug").merge(("realm", bad));
-        let error = unauthorized::build(figment).expect_err(bad);
+        let error = unauthorized::custom(figment).expect_err(bad);
         let message = error.to_string();
         assert_eq!(
             message,
@@ -121,7 +121,7 @@ fn a_realm_outside_the_rule_is_refused_naming_the_key() {
 #[test]
 fn a_missing_static_directory_is_refused_naming_the_key() {
     let figment = profile("debug").merge(("static_dir", "no/such/dir"));
-    let error = unauthorized::build(figment).expect_err("no such directory");
+    let error = unauthorized::custom(figment).expect_err("no such directory");
     assert_eq!(error, ConfigError::MissingStaticDir("no/such/dir".into()));
     assert_eq!(
         error.to_string(),
@@ -132,7 +132,7 @@ fn a_missing_static_directory_is_refused_naming_the_key() {
 #[test]
 fn a_port_that_is_not_a_number_is_refused_naming_the_key() {
     let figment = profile("debug").merge(("port", "abc"));
-    let error = unauthorized::build(figment).expect_err("abc is no port");
+    let error = unauthorized::custom(figment).expect_err("abc is no port");
     assert_eq!(
         error.to_string(),
         "invalid configuration: invalid type: found string \"abc\", expected u16 for key \"global.port\" in (&str, &str)"

@@ -31,7 +31,7 @@ pub fn client() -> Client {
 
 /// A client for the service built from `figment`.
 pub fn client_with(figment: Figment) -> Client {
-    client_for(unauthorized::build(figment).expect("the configuration is valid"))
+    client_for(unauthorized::custom(figment).expect("the configuration is valid"))
 }
 
 pub fn client_for(rocket: rocket::Rocket<rocket::Build>) -> Client {
