@@ -1,14 +1,16 @@
 //! `/example` refuses every request with the contract's 401.
 
-use rocket::http::{Header, Method};
+use rocket::http::Method;
 
-use crate::helpers::{INVALID_TOKEN, METHODS, NO_CREDENTIALS, assert_refused, client, header};
+use crate::helpers::{
+    INVALID_TOKEN, METHODS, NO_CREDENTIALS, assert_refused, client, header, send,
+};
 
 #[test]
 fn example_refuses_every_method_without_credentials() {
     let client = client();
     for method in METHODS {
-        let response = client.req(method, "/example").dispatch();
+        let response = send(&client, method, "/example", &[]);
         assert_refused(response, method, NO_CREDENTIALS);
     }
 }
@@ -17,10 +19,8 @@ fn example_refuses_every_method_without_credentials() {
 fn example_refuses_every_method_with_a_bearer_token_as_an_invalid_token() {
     let client = client();
     for method in METHODS {
-        let response = client
-            .req(method, "/example")
-            .header(Header::new("Authorization", "Bearer abc.def.ghi"))
-            .dispatch();
+        let bearer = [("Authorization", "Bearer abc.def.ghi")];
+        let response = send(&client, method, "/example", &bearer);
         assert_refused(response, method, INVALID_TOKEN);
     }
 }
@@ -29,10 +29,8 @@ fn example_refuses_every_method_with_a_bearer_token_as_an_invalid_token() {
 fn example_refuses_every_method_with_basic_credentials_as_missing_bearer_ones() {
     let client = client();
     for method in METHODS {
-        let response = client
-            .req(method, "/example")
-            .header(Header::new("Authorization", "Basic dXNlcjpwYXNz"))
-            .dispatch();
+        let basic = [("Authorization", "Basic dXNlcjpwYXNz")];
+        let response = send(&client, method, "/example", &basic);
         assert_refused(response, method, NO_CREDENTIALS);
     }
 }
@@ -57,10 +55,12 @@ fn head_has_the_headers_of_get_and_an_empty_body() {
 fn the_scheme_is_matched_case_insensitively() {
     let client = client();
     for value in ["bearer abc", "BEARER abc", "bEaReR abc"] {
-        let response = client
-            .post("/example")
-            .header(Header::new("Authorization", value))
-            .dispatch();
+        let response = send(
+            &client,
+            Method::Post,
+            "/example",
+            &[("Authorization", value)],
+        );
         assert_refused(response, Method::Post, INVALID_TOKEN);
     }
 }
@@ -69,10 +69,12 @@ fn the_scheme_is_matched_case_insensitively() {
 fn bearer_without_a_token_is_an_invalid_token() {
     let client = client();
     for value in ["Bearer", "Bearer ", "bearer"] {
-        let response = client
-            .get("/example")
-            .header(Header::new("Authorization", value))
-            .dispatch();
+        let response = send(
+            &client,
+            Method::Get,
+            "/example",
+            &[("Authorization", value)],
+        );
         assert_refused(response, Method::Get, INVALID_TOKEN);
     }
 }
@@ -81,10 +83,12 @@ fn bearer_without_a_token_is_an_invalid_token() {
 fn an_empty_or_foreign_authorization_is_missing_credentials() {
     let client = client();
     for value in ["", "Bearerabc", "Token abc", "Digest username=\"a\"", "abc"] {
-        let response = client
-            .get("/example")
-            .header(Header::new("Authorization", value))
-            .dispatch();
+        let response = send(
+            &client,
+            Method::Get,
+            "/example",
+            &[("Authorization", value)],
+        );
         assert_refused(response, Method::Get, NO_CREDENTIALS);
     }
 }
@@ -92,19 +96,19 @@ fn an_empty_or_foreign_authorization_is_missing_credentials() {
 #[test]
 fn only_the_first_authorization_header_counts() {
     let client = client();
-    let bearer_first = client
-        .get("/example")
-        .header(Header::new("Authorization", "Bearer abc"))
-        .header(Header::new("Authorization", "Basic dXNlcjpwYXNz"))
-        .dispatch();
-    assert_refused(bearer_first, Method::Get, INVALID_TOKEN);
+    let bearer_first = [
+        ("Authorization", "Bearer abc"),
+        ("Authorization", "Basic dXNlcjpwYXNz"),
+    ];
+    let response = send(&client, Method::Get, "/example", &bearer_first);
+    assert_refused(response, Method::Get, INVALID_TOKEN);
 
-    let basic_first = client
-        .get("/example")
-        .header(Header::new("Authorization", "Basic dXNlcjpwYXNz"))
-        .header(Header::new("Authorization", "Bearer abc"))
-        .dispatch();
-    assert_refused(basic_first, Method::Get, NO_CREDENTIALS);
+    let basic_first = [
+        ("Authorization", "Basic dXNlcjpwYXNz"),
+        ("Authorization", "Bearer abc"),
+    ];
+    let response = send(&client, Method::Get, "/example", &basic_first);
+    assert_refused(response, Method::Get, NO_CREDENTIALS);
 }
 
 #[test]
@@ -118,7 +122,7 @@ fn query_strings_and_the_trailing_slash_are_the_same_resource() {
         "//example",
     ] {
         for method in [Method::Get, Method::Post, Method::Trace] {
-            let response = client.req(method, uri).dispatch();
+            let response = send(&client, method, uri, &[]);
             assert_refused(response, method, NO_CREDENTIALS);
         }
     }
@@ -129,7 +133,7 @@ fn a_request_body_does_not_change_the_answer() {
     let client = client();
     let response = client
         .post("/example")
-        .header(Header::new("Content-Type", "application/json"))
+        .header(rocket::http::ContentType::JSON)
         .body(r#"{"user":"admin","password":"hunter2"}"#)
         .dispatch();
     assert_refused(response, Method::Post, NO_CREDENTIALS);

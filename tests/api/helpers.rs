@@ -1,9 +1,10 @@
-//! What every test starts from: the service's own rocket, and the checks a
-//! user makes on a refused request.
+//! What every test starts from: the service's own rocket, a way to send a
+//! request with headers, and the checks a user makes on the answer.
 
 use rocket::figment::Figment;
-use rocket::http::Method;
+use rocket::http::{Header, Method};
 use rocket::local::blocking::{Client, LocalResponse};
+use rocket::{Build, Rocket};
 
 /// The nine methods Rocket knows.
 pub const METHODS: [Method; 9] = [
@@ -24,9 +25,14 @@ pub const UNAUTHORIZED_PROBLEM: &str =
 pub const NO_CREDENTIALS: &str = r#"Bearer realm="example""#;
 pub const INVALID_TOKEN: &str = r#"Bearer realm="example", error="invalid_token""#;
 
-/// A client for the service as `main` builds it, from `Rocket.toml`.
+/// The service as `main` builds it, from `Rocket.toml`.
+pub fn service() -> Rocket<Build> {
+    unauthorized::rocket().expect("Rocket.toml is valid")
+}
+
+/// A client for the service as `main` builds it.
 pub fn client() -> Client {
-    client_for(unauthorized::rocket().expect("Rocket.toml is valid"))
+    client_for(service())
 }
 
 /// A client for the service built from `figment`.
@@ -34,8 +40,22 @@ pub fn client_with(figment: Figment) -> Client {
     client_for(unauthorized::custom(figment).expect("the configuration is valid"))
 }
 
-pub fn client_for(rocket: rocket::Rocket<rocket::Build>) -> Client {
+pub fn client_for(rocket: Rocket<Build>) -> Client {
     Client::untracked(rocket).expect("the rocket ignites")
+}
+
+/// Sends `method uri` with `headers`, in order.
+pub fn send<'c>(
+    client: &'c Client,
+    method: Method,
+    uri: &str,
+    headers: &[(&'static str, &'static str)],
+) -> LocalResponse<'c> {
+    let mut request = client.req(method, uri.to_owned());
+    for &(name, value) in headers {
+        request.add_header(Header::new(name, value));
+    }
+    request.dispatch()
 }
 
 /// The value of `name`, which must appear exactly once.
@@ -47,12 +67,41 @@ pub fn header<'a>(response: &'a LocalResponse<'_>, name: &str) -> &'a str {
     }
 }
 
-/// Checks everything the contract says of a refused request but the body,
-/// which the caller reads (HEAD has none).
-pub fn assert_refused_headers(response: &LocalResponse<'_>, challenge: &str, content_type: &str) {
+/// The contract's refusal with the plain body (none for HEAD).
+pub fn assert_refused(response: LocalResponse<'_>, method: Method, challenge: &str) {
+    let body = if method == Method::Head {
+        ""
+    } else {
+        UNAUTHORIZED
+    };
+    assert_refused_as(response, challenge, "application/json", body);
+}
+
+/// The contract's refusal: status, headers, and the body byte for byte.
+pub fn assert_refused_as(
+    response: LocalResponse<'_>,
+    challenge: &str,
+    content_type: &str,
+    body: &str,
+) {
     assert_eq!(response.status().code, 401);
+    assert_eq!(header(&response, "WWW-Authenticate"), challenge);
+    assert_error_headers(&response, content_type);
+    assert_eq!(response.into_bytes().unwrap_or_default(), body.as_bytes());
+}
+
+/// Any other error: JSON of the contract's shape, and no challenge.
+pub fn assert_json_error(response: LocalResponse<'_>, status: u16, body: &str) {
+    assert_eq!(response.status().code, status);
+    assert_eq!(response.headers().get_one("WWW-Authenticate"), None);
+    assert_error_headers(&response, "application/json");
+    assert_eq!(response.into_string().as_deref(), Some(body));
+}
+
+/// What every error response carries: its negotiated `Content-Type`,
+/// `Vary: Accept`, Shield's defaults, and no `Server` naming the framework.
+fn assert_error_headers(response: &LocalResponse<'_>, content_type: &str) {
     assert_eq!(header(response, "Content-Type"), content_type);
-    assert_eq!(header(response, "WWW-Authenticate"), challenge);
     assert_eq!(header(response, "Vary"), "Accept");
     assert_shield_and_no_server(response);
 }
@@ -63,20 +112,4 @@ pub fn assert_shield_and_no_server(response: &LocalResponse<'_>) {
     assert_eq!(header(response, "X-Frame-Options"), "SAMEORIGIN");
     assert_eq!(header(response, "Permissions-Policy"), "interest-cohort=()");
     assert_eq!(response.headers().get_one("Server"), None);
-}
-
-/// The whole refused response: headers, and the plain body byte for byte
-/// (none for HEAD).
-pub fn assert_refused(response: LocalResponse<'_>, method: Method, challenge: &str) {
-    assert_refused_headers(&response, challenge, "application/json");
-    let expected: &[u8] = if method == Method::Head {
-        b""
-    } else {
-        UNAUTHORIZED.as_bytes()
-    };
-    assert_eq!(
-        response.into_bytes().unwrap_or_default(),
-        expected,
-        "{method}"
-    );
 }

@@ -1,11 +1,14 @@
 //! Problem details (RFC 9457) for the clients that prefer them, by the
 //! contract's q-value rule; the plain body for everyone else.
 
-use rocket::http::{Header, Method};
+use rocket::http::Method;
 
 use crate::helpers::{
-    NO_CREDENTIALS, UNAUTHORIZED, UNAUTHORIZED_PROBLEM, assert_refused_headers, client,
+    INVALID_TOKEN, NO_CREDENTIALS, UNAUTHORIZED, UNAUTHORIZED_PROBLEM, assert_json_error,
+    assert_refused_as, client, send,
 };
+
+const PROBLEM_JSON: &str = "application/problem+json";
 
 /// `Accept` values whose client prefers problem details.
 const PREFERS_PROBLEM: [&str; 10] = [
@@ -43,16 +46,8 @@ const PREFERS_PLAIN: [&str; 14] = [
 fn a_client_preferring_problem_details_gets_them_with_the_same_challenge() {
     let client = client();
     for accept in PREFERS_PROBLEM {
-        let response = client
-            .post("/example")
-            .header(Header::new("Accept", accept))
-            .dispatch();
-        assert_refused_headers(&response, NO_CREDENTIALS, "application/problem+json");
-        assert_eq!(
-            response.into_string().as_deref(),
-            Some(UNAUTHORIZED_PROBLEM),
-            "{accept}"
-        );
+        let response = send(&client, Method::Post, "/example", &[("Accept", accept)]);
+        assert_refused_as(response, NO_CREDENTIALS, PROBLEM_JSON, UNAUTHORIZED_PROBLEM);
     }
 }
 
@@ -60,54 +55,52 @@ fn a_client_preferring_problem_details_gets_them_with_the_same_challenge() {
 fn every_other_client_gets_the_plain_body() {
     let client = client();
     for accept in PREFERS_PLAIN {
-        let response = client
-            .post("/example")
-            .header(Header::new("Accept", accept))
-            .dispatch();
-        assert_refused_headers(&response, NO_CREDENTIALS, "application/json");
-        assert_eq!(
-            response.into_string().as_deref(),
-            Some(UNAUTHORIZED),
-            "{accept:?}"
-        );
+        let response = send(&client, Method::Post, "/example", &[("Accept", accept)]);
+        assert_refused_as(response, NO_CREDENTIALS, "application/json", UNAUTHORIZED);
     }
 }
 
 #[test]
 fn no_accept_header_gets_the_plain_body() {
     let client = client();
-    let response = client.post("/example").dispatch();
-    assert_refused_headers(&response, NO_CREDENTIALS, "application/json");
-    assert_eq!(response.into_string().as_deref(), Some(UNAUTHORIZED));
+    let response = send(&client, Method::Post, "/example", &[]);
+    assert_refused_as(response, NO_CREDENTIALS, "application/json", UNAUTHORIZED);
 }
 
 #[test]
 fn several_accept_headers_are_read_as_one_list() {
     let client = client();
-    let response = client
-        .get("/example")
-        .header(Header::new("Accept", "application/json;q=0.1"))
-        .header(Header::new("Accept", "application/problem+json"))
-        .dispatch();
-    assert_refused_headers(&response, NO_CREDENTIALS, "application/problem+json");
-    assert_eq!(
-        response.into_string().as_deref(),
-        Some(UNAUTHORIZED_PROBLEM)
-    );
+    let accept = [
+        ("Accept", "application/json;q=0.1"),
+        ("Accept", "application/problem+json"),
+    ];
+    let response = send(&client, Method::Get, "/example", &accept);
+    assert_refused_as(response, NO_CREDENTIALS, PROBLEM_JSON, UNAUTHORIZED_PROBLEM);
 }
 
 #[test]
 fn head_with_problem_details_has_their_content_type_and_no_body() {
     let client = client();
-    let response = client
-        .req(Method::Head, "/example")
-        .header(Header::new("Accept", "application/problem+json"))
-        .header(Header::new("Authorization", "Bearer abc"))
-        .dispatch();
-    assert_refused_headers(
-        &response,
-        r#"Bearer realm="example", error="invalid_token""#,
-        "application/problem+json",
+    let headers = [("Accept", PROBLEM_JSON), ("Authorization", "Bearer abc")];
+    let response = send(&client, Method::Head, "/example", &headers);
+    assert_refused_as(response, INVALID_TOKEN, PROBLEM_JSON, "");
+}
+
+#[test]
+fn other_errors_are_negotiated_the_same_way() {
+    let client = client();
+    let response = send(&client, Method::Get, "/nope", &[("Accept", "*/*")]);
+    assert_json_error(response, 404, r#"{"message":"Not Found"}"#);
+
+    let response = send(&client, Method::Get, "/nope", &[("Accept", PROBLEM_JSON)]);
+    assert_eq!(response.status().code, 404);
+    assert_eq!(
+        response.content_type().map(|t| t.to_string()).as_deref(),
+        Some(PROBLEM_JSON)
     );
-    assert_eq!(response.into_bytes(), Some(vec![]));
+    assert_eq!(response.headers().get_one("Vary"), Some("Accept"));
+    assert_eq!(
+        response.into_string().as_deref(),
+        Some(r#"{"type":"about:blank","title":"Not Found","status":404}"#)
+    );
 }

@@ -4,7 +4,7 @@ use std::fs;
 
 use rocket::http::Method;
 
-use crate::helpers::{assert_shield_and_no_server, client, header};
+use crate::helpers::{assert_json_error, assert_shield_and_no_server, client, header};
 
 #[test]
 fn the_root_serves_the_page() {
@@ -59,12 +59,7 @@ fn a_missing_static_file_is_a_json_404() {
     let client = client();
     for uri in ["/missing.js", "/static/index.html", "/.hidden", "/app.js/x"] {
         let response = client.get(uri).dispatch();
-        assert_eq!(response.status().code, 404, "{uri}");
-        assert_eq!(header(&response, "Content-Type"), "application/json");
-        assert_eq!(
-            response.into_string().as_deref(),
-            Some(r#"{"message":"Not Found"}"#)
-        );
+        assert_json_error(response, 404, r#"{"message":"Not Found"}"#);
     }
 }
 
@@ -74,12 +69,7 @@ fn methods_other_than_get_and_head_on_static_files_are_a_json_404() {
     for method in [Method::Post, Method::Put, Method::Patch, Method::Delete] {
         for uri in ["/", "/app.js"] {
             let response = client.req(method, uri).dispatch();
-            assert_eq!(response.status().code, 404, "{method} {uri}");
-            assert_eq!(header(&response, "Content-Type"), "application/json");
-            assert_eq!(
-                response.into_string().as_deref(),
-                Some(r#"{"message":"Not Found"}"#)
-            );
+            assert_json_error(response, 404, r#"{"message":"Not Found"}"#);
         }
     }
 }
