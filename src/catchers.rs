@@ -14,7 +14,7 @@ use crate::config::Realm;
 /// [`Rejection`] a guard recorded, and a default catcher for every other
 /// status. Register them at `/` on any Rocket app:
 ///
-/// ```no_run
+/// ```
 /// use unauthorized::{Realm, catchers};
 ///
 /// let realm = Realm::new("my api").expect("a valid realm");
