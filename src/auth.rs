@@ -13,8 +13,8 @@ use rocket::request::{FromRequest, Outcome};
 ///
 /// The service accepts none, so the type has no values: add a parameter of
 /// this type to a handler to require credentials, and the handler never runs.
-/// Every request is answered by the 401 catcher with the challenge its
-/// [`Rejection`] calls for.
+/// With [`catchers`](crate::catchers) registered, every request is answered
+/// by the 401 catcher with the challenge its [`Rejection`] calls for.
 ///
 /// ```
 /// use rocket::get;

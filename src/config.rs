@@ -7,9 +7,48 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use rocket::figment::{self, Figment};
+use rocket::Config;
+use rocket::figment::value::{Dict, Map};
+use rocket::figment::{self, Figment, Metadata, Profile, Provider, Source};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
+
+/// Rocket's figment (`Rocket.toml`, then `ROCKET_*` variables), with the
+/// service's own keys taken verbatim from `ROCKET_REALM` and
+/// `ROCKET_STATIC_DIR`. Figment parses environment values as data, so that
+/// `007` would become the number 7, `[a]` a list and ` a ` plain `a`; a realm
+/// and a path are text.
+pub fn figment() -> Figment {
+    Config::figment()
+        .merge(Verbatim("realm"))
+        .merge(Verbatim("static_dir"))
+}
+
+/// The variable `ROCKET_<KEY>` as a string, for `<key>`.
+struct Verbatim(&'static str);
+
+impl Verbatim {
+    fn variable(&self) -> String {
+        format!("ROCKET_{}", self.0.to_ascii_uppercase())
+    }
+}
+
+impl Provider for Verbatim {
+    fn metadata(&self) -> Metadata {
+        let key = self.0;
+        Metadata::named("environment variable")
+            .source(Source::Custom(self.variable()))
+            .interpolater(move |_, _| key.to_owned())
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut dict = Dict::new();
+        if let Ok(value) = std::env::var(self.variable()) {
+            dict.insert(self.0.to_owned(), value.into());
+        }
+        Ok(Profile::Global.collect(dict))
+    }
+}
 
 /// The service's settings: the `realm` and `static_dir` keys of `Rocket.toml`,
 /// overridable as `ROCKET_REALM` and `ROCKET_STATIC_DIR`.
@@ -31,7 +70,7 @@ impl Settings {
     /// Reads and checks the settings, and Rocket's own configuration, from
     /// `figment`: the first problem is returned as one line naming the key.
     pub fn from_figment(figment: &Figment) -> Result<Settings, ConfigError> {
-        rocket::Config::try_from(figment)?;
+        Config::try_from(figment)?;
         let settings: Settings = figment.extract()?;
         if !settings.static_dir.is_dir() {
             return Err(ConfigError::MissingStaticDir(settings.static_dir));
@@ -76,10 +115,9 @@ impl fmt::Display for Realm {
     }
 }
 
-/// Figment parses environment values, so `ROCKET_REALM=2024` arrives as an
-/// integer and `ROCKET_REALM=true` as a boolean: a realm takes any scalar as
-/// its text. (A value with leading zeros or a trailing decimal zero loses them
-/// in that parse; quote it, `ROCKET_REALM='"007"'`, to keep them.)
+/// A realm is text, but `realm = 2024` in `Rocket.toml` is a number: a realm
+/// takes any scalar as its text. (`ROCKET_REALM` is read verbatim by
+/// [`figment`].)
 impl<'de> Deserialize<'de> for Realm {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Realm, D::Error> {
         struct RealmText;

@@ -15,7 +15,7 @@ mod routes;
 
 use rocket::figment::Figment;
 use rocket::fs::FileServer;
-use rocket::{Build, Config, Rocket};
+use rocket::{Build, Rocket};
 
 pub use auth::{Authenticated, Rejection, bearer_token};
 pub use catchers::catchers;
@@ -23,7 +23,7 @@ pub use config::{ConfigError, InvalidRealm, Realm, Settings};
 
 /// The service, configured from `Rocket.toml` and `ROCKET_*` variables.
 pub fn rocket() -> Result<Rocket<Build>, ConfigError> {
-    custom(Config::figment())
+    custom(config::figment())
 }
 
 /// The service, configured from `figment`: tests pass a figment with keys

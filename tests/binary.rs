@@ -1,0 +1,175 @@
+//! The real binary: start-up errors, and the variables it reads verbatim.
+//! (Everything else about the wire is proven by the end-to-end tests.)
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_unauthorized");
+
+/// Runs the binary with `vars` until it exits: its status code and stderr.
+fn run_to_exit(vars: &[(&str, &str)]) -> (Option<i32>, String) {
+    let output = Command::new(BINARY)
+        .env("ROCKET_ADDRESS", "127.0.0.1")
+        .env("ROCKET_PORT", "0")
+        .envs(vars.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8(output.stderr).expect("stderr is UTF-8");
+    (output.status.code(), stderr)
+}
+
+#[test]
+fn bad_configuration_stops_start_up_with_one_line_and_exit_status_1() {
+    for (vars, line) in [
+        (
+            [("ROCKET_REALM", " 007\\")],
+            r#"error: invalid configuration: realm " 007\\" must be non-empty visible ASCII and spaces, without '"' or '\' for key "realm" in ROCKET_REALM environment variable"#,
+        ),
+        (
+            [("ROCKET_STATIC_DIR", " 2024")],
+            r#"error: invalid configuration: static_dir " 2024" is not a directory (relative to the working directory)"#,
+        ),
+        (
+            [("ROCKET_PORT", "abc")],
+            r#"error: invalid configuration: invalid type: found string "abc", expected u16 for key "PORT" in `ROCKET_` environment variable(s)"#,
+        ),
+        (
+            [("ROCKET_WORKERS", "many")],
+            r#"error: invalid configuration: invalid type: found string "many", expected usize for key "WORKERS" in `ROCKET_` environment variable(s)"#,
+        ),
+    ] {
+        let (code, stderr) = run_to_exit(&vars);
+        assert_eq!(code, Some(1), "{vars:?}");
+        assert_eq!(stderr, format!("{line}\n"), "{vars:?}");
+    }
+}
+
+/// The binary, started on an ephemeral loopback port and killed when dropped.
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Server {
+    fn start(vars: &[(&str, &str)]) -> Server {
+        let mut child = Command::new(BINARY)
+            .env("ROCKET_PROFILE", "release")
+            .env("ROCKET_ADDRESS", "127.0.0.1")
+            .env("ROCKET_PORT", "0")
+            .envs(vars.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (first_line, receiver) = mpsc::channel();
+        // Hand over the first line, then keep draining stdout so that the
+        // server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let _ = first_line.send(lines.next().and_then(Result::ok));
+            lines.for_each(drop);
+        });
+        let first = receiver
+            .recv_timeout(Duration::from_secs(30))
+            .ok()
+            .flatten();
+        // Built before the check, so that a failed start still kills the child.
+        let mut server = Server {
+            child,
+            address: String::new(),
+        };
+        server.address = first
+            .as_deref()
+            .and_then(|line| line.strip_prefix("listening on http://"))
+            .unwrap_or_else(|| panic!("expected the listening line, got {first:?}"))
+            .to_owned();
+        server
+    }
+
+    /// Sends `request` on a new connection and returns the whole answer.
+    fn exchange(&self, request: &str) -> String {
+        let mut stream = TcpStream::connect(&self.address).expect("the server accepts");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("a read timeout");
+        stream
+            .write_all(request.as_bytes())
+            .expect("the request is sent");
+        let mut answer = String::new();
+        stream
+            .read_to_string(&mut answer)
+            .expect("the answer arrives");
+        answer
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_realm_variable_is_taken_verbatim_even_when_it_looks_like_data() {
+    for realm in ["007", "[a]", " padded ", "1.50", "true"] {
+        let server = Server::start(&[("ROCKET_REALM", realm)]);
+        let answer =
+            server.exchange("HEAD /example HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let challenge = format!("\r\nwww-authenticate: Bearer realm=\"{realm}\"\r\n");
+        assert!(
+            answer.starts_with("HTTP/1.1 401 Unauthorized\r\n"),
+            "{answer}"
+        );
+        assert!(answer.contains(&challenge), "{realm:?}: {answer}");
+    }
+}
+
+#[test]
+fn the_401_on_the_wire_has_a_content_length_of_26() {
+    let server = Server::start(&[]);
+    let answer = server.exchange("POST /example HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
+    assert!(head.starts_with("HTTP/1.1 401 Unauthorized\r\n"), "{head}");
+    assert!(head.contains("\r\ncontent-length: 26\r\n"), "{head}");
+    assert!(
+        head.contains("\r\ncontent-type: application/json\r\n"),
+        "{head}"
+    );
+    assert_eq!(body, r#"{"message":"Unauthorized"}"#);
+}
+
+#[test]
+fn an_unknown_method_is_a_json_400_without_shield_headers() {
+    let server = Server::start(&[]);
+    let answer = server.exchange("FOO /example HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
+    assert!(head.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{head}");
+    assert!(
+        head.contains("\r\ncontent-type: application/json\r\n"),
+        "{head}"
+    );
+    assert!(!head.contains("x-content-type-options"), "{head}");
+    assert_eq!(body, r#"{"message":"Bad Request"}"#);
+}
+
+#[test]
+fn a_port_in_use_stops_start_up_with_one_line_and_exit_status_1() {
+    let server = Server::start(&[]);
+    let port = server.address.rsplit_once(':').expect("host:port").1;
+    let (code, stderr) = run_to_exit(&[("ROCKET_PORT", port)]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        stderr,
+        format!(
+            "error: cannot listen on {}: Address already in use (os error 98)\n",
+            server.address
+        )
+    );
+}
