@@ -52,12 +52,20 @@ fn bad_configuration_stops_start_up_with_one_line_and_exit_status_1() {
 struct Server {
     child: Child,
     address: String,
+    /// The child's stdout, line by line, read by a thread that keeps the
+    /// pipe drained so that the server never blocks on it.
+    stdout: mpsc::Receiver<String>,
 }
 
+/// How long a test waits for the server before it fails instead of hanging.
+const PATIENCE: Duration = Duration::from_secs(30);
+
 impl Server {
-    fn start(vars: &[(&str, &str)]) -> Server {
+    /// Starts the binary in `profile` with `vars`, once it says where it
+    /// listens.
+    fn start(profile: &str, vars: &[(&str, &str)]) -> Server {
         let mut child = Command::new(BINARY)
-            .env("ROCKET_PROFILE", "release")
+            .env("ROCKET_PROFILE", profile)
             .env("ROCKET_ADDRESS", "127.0.0.1")
             .env("ROCKET_PORT", "0")
             .envs(vars.iter().copied())
@@ -67,36 +75,48 @@ impl Server {
             .spawn()
             .expect("the binary starts");
         let stdout = child.stdout.take().expect("stdout is piped");
-        let (first_line, receiver) = mpsc::channel();
-        // Hand over the first line, then keep draining stdout so that the
-        // server never blocks on a full pipe.
+        let (sender, receiver) = mpsc::channel();
         std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let _ = first_line.send(lines.next().and_then(Result::ok));
-            lines.for_each(drop);
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = sender.send(line);
+            }
         });
-        let first = receiver
-            .recv_timeout(Duration::from_secs(30))
-            .ok()
-            .flatten();
-        // Built before the check, so that a failed start still kills the child.
+        // Built before the wait, so that a failed start still kills the child.
         let mut server = Server {
             child,
             address: String::new(),
+            stdout: receiver,
         };
-        server.address = first
-            .as_deref()
-            .and_then(|line| line.strip_prefix("listening on http://"))
-            .unwrap_or_else(|| panic!("expected the listening line, got {first:?}"))
+        let lines = server.stdout_until(|line| line.starts_with("listening on http://"));
+        let listening = lines.last().map(String::as_str).unwrap_or_default();
+        server.address = listening
+            .trim_start_matches("listening on http://")
             .to_owned();
         server
+    }
+
+    /// The lines the server prints up to the first one that `done` accepts.
+    fn stdout_until(&self, done: impl Fn(&str) -> bool) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            match self.stdout.recv_timeout(PATIENCE) {
+                Ok(line) => {
+                    let last = done(&line);
+                    lines.push(line);
+                    if last {
+                        return lines;
+                    }
+                }
+                Err(e) => panic!("{e}: the server printed {lines:#?}"),
+            }
+        }
     }
 
     /// Sends `request` on a new connection and returns the whole answer.
     fn exchange(&self, request: &str) -> String {
         let mut stream = TcpStream::connect(&self.address).expect("the server accepts");
         stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
+            .set_read_timeout(Some(PATIENCE))
             .expect("a read timeout");
         stream
             .write_all(request.as_bytes())
@@ -119,7 +139,7 @@ impl Drop for Server {
 #[test]
 fn the_realm_variable_is_taken_verbatim_even_when_it_looks_like_data() {
     for realm in ["007", "[a]", " padded ", "1.50", "true"] {
-        let server = Server::start(&[("ROCKET_REALM", realm)]);
+        let server = Server::start("release", &[("ROCKET_REALM", realm)]);
         let answer =
             server.exchange("HEAD /example HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
         let challenge = format!("\r\nwww-authenticate: Bearer realm=\"{realm}\"\r\n");
@@ -133,7 +153,7 @@ fn the_realm_variable_is_taken_verbatim_even_when_it_looks_like_data() {
 
 #[test]
 fn the_401_on_the_wire_has_a_content_length_of_26() {
-    let server = Server::start(&[]);
+    let server = Server::start("release", &[]);
     let answer = server.exchange("POST /example HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     let (head, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
     assert!(head.starts_with("HTTP/1.1 401 Unauthorized\r\n"), "{head}");
@@ -147,7 +167,7 @@ fn the_401_on_the_wire_has_a_content_length_of_26() {
 
 #[test]
 fn an_unknown_method_is_a_json_400_without_shield_headers() {
-    let server = Server::start(&[]);
+    let server = Server::start("release", &[]);
     let answer = server.exchange("FOO /example HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     let (head, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
     assert!(head.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{head}");
@@ -161,7 +181,7 @@ fn an_unknown_method_is_a_json_400_without_shield_headers() {
 
 #[test]
 fn a_port_in_use_stops_start_up_with_one_line_and_exit_status_1() {
-    let server = Server::start(&[]);
+    let server = Server::start("release", &[]);
     let port = server.address.rsplit_once(':').expect("host:port").1;
     let (code, stderr) = run_to_exit(&[("ROCKET_PORT", port)]);
     assert_eq!(code, Some(1));
@@ -172,4 +192,18 @@ fn a_port_in_use_stops_start_up_with_one_line_and_exit_status_1() {
             server.address
         )
     );
+}
+
+#[test]
+fn the_debug_log_never_shows_the_token() {
+    let server = Server::start("debug", &[]);
+    let request = "GET /example HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cr3t-t0ken\r\nConnection: close\r\n\r\n";
+    let answer = server.exchange(request);
+    assert!(answer.contains("error=\"invalid_token\""), "{answer}");
+    let log = server.stdout_until(|line| line.contains("Response succeeded"));
+    assert!(
+        log.iter().any(|line| line.contains("GET /example")),
+        "{log:#?}"
+    );
+    assert!(!log.iter().any(|line| line.contains("s3cr3t")), "{log:#?}");
 }
