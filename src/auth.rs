@@ -58,7 +58,10 @@ impl Rejection {
     /// outcome a guard returns to refuse the request with 401.
     ///
     /// Call it from your own guard's `from_request`; where a request passes
-    /// several rejecting guards, the first reason recorded stands.
+    /// several rejecting guards, the first reason recorded stands. The record
+    /// outlives the guard: a handler that takes the guard as `Option<_>` or
+    /// `Result<_, _>` and then answers 401 itself gets this reason's
+    /// challenge.
     pub fn reject<T>(self, request: &Request<'_>) -> Outcome<T, Rejection> {
         request.local_cache(|| self);
         Outcome::Error((Status::Unauthorized, self))
@@ -77,7 +80,8 @@ impl Rejection {
 /// empty one, or another scheme.
 ///
 /// The scheme is the value up to its first space, matched case-insensitively
-/// (RFC 9110 §11.1), so `bearer abc` is a Bearer credential.
+/// (RFC 9110 §11.1), so `bearer abc` is a Bearer credential. Only spaces
+/// follow a scheme (RFC 9110 §11.4): `Bearer\tabc` is another scheme.
 pub fn bearer_token<'r>(request: &'r Request<'_>) -> Option<&'r str> {
     let credentials = request.headers().get_one("Authorization")?;
     let (scheme, token) = credentials.split_once(' ').unwrap_or((credentials, ""));

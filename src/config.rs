@@ -11,7 +11,6 @@ use rocket::Config;
 use rocket::figment::value::{Dict, Map};
 use rocket::figment::{self, Figment, Metadata, Profile, Provider, Source};
 use serde::Deserialize;
-use serde::de::{self, Deserializer, Visitor};
 
 /// Rocket's figment (`Rocket.toml`, then `ROCKET_*` variables), with the
 /// service's own keys taken verbatim from `ROCKET_REALM` and
@@ -82,7 +81,12 @@ impl Settings {
 /// A realm that can stand in a quoted-string as it is: non-empty, visible
 /// ASCII and spaces, without `"` or `\` (RFC 9110 §5.6.4), so no escaping is
 /// ever needed and the challenge is the same bytes for every request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// A realm is text: `realm = 2024` in `Rocket.toml` is refused as a number,
+/// `realm = "2024"` is taken. (`ROCKET_REALM=2024` is text already: see
+/// [`figment`].)
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub struct Realm(String);
 
 impl Realm {
@@ -115,49 +119,17 @@ impl fmt::Display for Realm {
     }
 }
 
-/// A realm is text, but `realm = 2024` in `Rocket.toml` is a number: a realm
-/// takes any scalar as its text. (`ROCKET_REALM` is read verbatim by
-/// [`figment`].)
-impl<'de> Deserialize<'de> for Realm {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Realm, D::Error> {
-        struct RealmText;
+impl TryFrom<String> for Realm {
+    type Error = InvalidRealm;
 
-        impl Visitor<'_> for RealmText {
-            type Value = String;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a realm (text)")
-            }
-
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<String, E> {
-                Ok(text.to_owned())
-            }
-
-            fn visit_bool<E: de::Error>(self, value: bool) -> Result<String, E> {
-                Ok(value.to_string())
-            }
-
-            fn visit_i64<E: de::Error>(self, value: i64) -> Result<String, E> {
-                Ok(value.to_string())
-            }
-
-            fn visit_u64<E: de::Error>(self, value: u64) -> Result<String, E> {
-                Ok(value.to_string())
-            }
-
-            fn visit_f64<E: de::Error>(self, value: f64) -> Result<String, E> {
-                Ok(value.to_string())
-            }
-        }
-
-        let text = deserializer.deserialize_any(RealmText)?;
-        Realm::new(text).map_err(de::Error::custom)
+    fn try_from(text: String) -> Result<Realm, InvalidRealm> {
+        Realm::new(text)
     }
 }
 
 /// A realm outside the rule of [`Realm`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidRealm(pub String);
+pub struct InvalidRealm(String);
 
 impl fmt::Display for InvalidRealm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -173,12 +145,12 @@ impl std::error::Error for InvalidRealm {}
 
 /// Why the service cannot start with the configuration it was given. It
 /// displays as one line that names the key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum ConfigError {
     /// A key Figment could not extract (`port = "abc"`, a bad `realm`, a
-    /// malformed `Rocket.toml`, …): Figment's first message, which names the
-    /// key and where its value came from.
-    Invalid(String),
+    /// malformed `Rocket.toml`, …). Figment's error names the key and where
+    /// its value came from.
+    Invalid(Box<figment::Error>),
     /// `static_dir` is not a directory.
     MissingStaticDir(PathBuf),
 }
@@ -186,7 +158,15 @@ pub enum ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigError::Invalid(message) => write!(f, "invalid configuration: {message}"),
+            // Figment chains every error it found, one a line: the first says
+            // enough, and a start-up error is one line.
+            ConfigError::Invalid(error) => match error.clone().into_iter().next() {
+                Some(first) => {
+                    let first = first.to_string().replace('\n', " ");
+                    write!(f, "invalid configuration: {first}")
+                }
+                None => write!(f, "invalid configuration"),
+            },
             ConfigError::MissingStaticDir(dir) => write!(
                 f,
                 "invalid configuration: static_dir {:?} is not a directory (relative to the working directory)",
@@ -199,9 +179,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl From<figment::Error> for ConfigError {
-    /// Keeps the first of Figment's errors, on one line.
     fn from(error: figment::Error) -> ConfigError {
-        let first = error.into_iter().next().map(|e| e.to_string());
-        ConfigError::Invalid(first.unwrap_or_default().replace('\n', " "))
+        ConfigError::Invalid(Box::new(error))
     }
 }

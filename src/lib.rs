@@ -11,6 +11,7 @@
 mod auth;
 mod catchers;
 mod config;
+mod negotiation;
 mod routes;
 
 use rocket::figment::Figment;

@@ -5,20 +5,11 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use rocket::Config;
 use rocket::config::LogLevel;
-use rocket::figment::Figment;
 use rocket::http::Method;
 
 use unauthorized::{ConfigError, Realm, Settings};
 
-use crate::helpers::{assert_refused, client_with};
-
-/// The real `Rocket.toml` (and no `ROCKET_*` variable) with `profile` selected.
-fn profile(profile: &str) -> Figment {
-    use rocket::figment::providers::{Format, Toml};
-    Figment::from(Config::default())
-        .merge(Toml::file("Rocket.toml").nested())
-        .select(profile)
-}
+use crate::helpers::{assert_refused, client_with, rocket_toml as profile};
 
 fn config(profile_name: &str) -> (Config, Settings) {
     let figment = profile(profile_name);
@@ -53,13 +44,6 @@ fn the_release_profile_listens_on_every_interface_and_logs_nothing() {
 }
 
 #[test]
-fn rockets_own_figment_reads_the_same_file() {
-    let figment = Config::figment().select("release");
-    let config = Config::try_from(&figment).expect("Rocket.toml is valid");
-    assert_eq!(config.port, 8080);
-}
-
-#[test]
 fn another_realm_changes_the_challenge() {
     for (realm, challenge) in [
         ("staging api", r#"Bearer realm="staging api""#),
@@ -82,14 +66,17 @@ fn another_realm_changes_the_challenge() {
 }
 
 #[test]
-fn a_realm_that_looks_like_a_number_or_a_boolean_is_taken_as_its_text() {
-    let figment = profile("debug").merge(("realm", 2024));
-    let settings = Settings::from_figment(&figment).expect("a number is a realm");
+fn a_realm_is_text_and_a_number_in_the_configuration_is_refused() {
+    let figment = profile("debug").merge(("realm", "2024"));
+    let settings = Settings::from_figment(&figment).expect("a quoted number is a realm");
     assert_eq!(settings.realm.as_str(), "2024");
 
-    let figment = profile("debug").merge(("realm", true));
-    let settings = Settings::from_figment(&figment).expect("a boolean is a realm");
-    assert_eq!(settings.realm.as_str(), "true");
+    let figment = profile("debug").merge(("realm", 1.50));
+    let error = unauthorized::custom(figment).expect_err("a float is no realm");
+    assert_eq!(
+        error.to_string(),
+        "invalid configuration: invalid type: found float `1.5`, expected a string for key \"global.realm\" in (&str, f64)"
+    );
 }
 
 #[test]
@@ -122,7 +109,10 @@ fn a_realm_outside_the_rule_is_refused_naming_the_key() {
 fn a_missing_static_directory_is_refused_naming_the_key() {
     let figment = profile("debug").merge(("static_dir", "no/such/dir"));
     let error = unauthorized::custom(figment).expect_err("no such directory");
-    assert_eq!(error, ConfigError::MissingStaticDir("no/such/dir".into()));
+    assert!(
+        matches!(&error, ConfigError::MissingStaticDir(dir) if dir.to_str() == Some("no/such/dir")),
+        "{error:?}"
+    );
     assert_eq!(
         error.to_string(),
         "invalid configuration: static_dir \"no/such/dir\" is not a directory (relative to the working directory)"

@@ -82,7 +82,14 @@ fn bearer_without_a_token_is_an_invalid_token() {
 #[test]
 fn an_empty_or_foreign_authorization_is_missing_credentials() {
     let client = client();
-    for value in ["", "Bearerabc", "Token abc", "Digest username=\"a\"", "abc"] {
+    for value in [
+        "",
+        "Bearerabc",
+        "Bearer\tabc",
+        "Token abc",
+        "Digest username=\"a\"",
+        "abc",
+    ] {
         let response = send(
             &client,
             Method::Get,

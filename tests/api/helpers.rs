@@ -1,7 +1,9 @@
 //! What every test starts from: the service's own rocket, a way to send a
 //! request with headers, and the checks a user makes on the answer.
 
+use rocket::Config;
 use rocket::figment::Figment;
+use rocket::figment::providers::{Format, Toml};
 use rocket::http::{Header, Method};
 use rocket::local::blocking::{Client, LocalResponse};
 use rocket::{Build, Rocket};
@@ -25,12 +27,20 @@ pub const UNAUTHORIZED_PROBLEM: &str =
 pub const NO_CREDENTIALS: &str = r#"Bearer realm="example""#;
 pub const INVALID_TOKEN: &str = r#"Bearer realm="example", error="invalid_token""#;
 
-/// The service as `main` builds it, from `Rocket.toml`.
-pub fn service() -> Rocket<Build> {
-    unauthorized::rocket().expect("Rocket.toml is valid")
+/// The real `Rocket.toml` with `profile` selected, as `main` reads it but
+/// without the `ROCKET_*` variables of whoever runs the tests.
+pub fn rocket_toml(profile: &str) -> Figment {
+    Figment::from(Config::default())
+        .merge(Toml::file("Rocket.toml").nested())
+        .select(profile)
 }
 
-/// A client for the service as `main` builds it.
+/// The service as `cargo run` builds it: the `debug` profile.
+pub fn service() -> Rocket<Build> {
+    unauthorized::custom(rocket_toml("debug")).expect("Rocket.toml is valid")
+}
+
+/// A client for the service as `cargo run` builds it.
 pub fn client() -> Client {
     client_for(service())
 }

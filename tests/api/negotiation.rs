@@ -11,7 +11,7 @@ use crate::helpers::{
 const PROBLEM_JSON: &str = "application/problem+json";
 
 /// `Accept` values whose client prefers problem details.
-const PREFERS_PROBLEM: [&str; 10] = [
+const PREFERS_PROBLEM: [&str; 16] = [
     "application/problem+json",
     "text/html, application/problem+json",
     "application/json;q=0.5, application/problem+json",
@@ -22,10 +22,19 @@ const PREFERS_PROBLEM: [&str; 10] = [
     "application/json;q=0.2, application/*;q=0.3",
     "APPLICATION/PROBLEM+JSON",
     "application/json;charset=utf-8;q=0.1, application/problem+json",
+    // Empty elements are skipped (RFC 9110 §5.6.1), and so is a malformed one.
+    "application/problem+json,",
+    "text/html, , application/problem+json",
+    "text/html;q=2, application/problem+json",
+    "application/json;charset=x;q=1.5, application/problem+json;q=0.1",
+    // Whitespace before a parameter is allowed (RFC 9110 §5.6.6).
+    "application/problem+json ;q=0.9, application/json ; q=0.5",
+    // A range with parameters does not match the bare type (RFC 9110 §12.5.1).
+    "application/json;version=2, application/problem+json;q=0.5",
 ];
 
 /// `Accept` values that get the plain body: ties, no preference, nonsense.
-const PREFERS_PLAIN: [&str; 14] = [
+const PREFERS_PLAIN: [&str; 17] = [
     "*/*",
     "application/*",
     "application/json",
@@ -39,6 +48,9 @@ const PREFERS_PLAIN: [&str; 14] = [
     "application/problem+json;q=abc",
     "application/problem+json;q=1.5",
     "application/problem+json;q=0.0001",
+    "application/problem+json;q=abc, application/json;q=0.1",
+    "application/json;q=0.9, application/problem+json;q=0.90",
+    "*/problem+json",
     "",
 ];
 
@@ -74,6 +86,14 @@ fn several_accept_headers_are_read_as_one_list() {
         ("Accept", "application/json;q=0.1"),
         ("Accept", "application/problem+json"),
     ];
+    let response = send(&client, Method::Get, "/example", &accept);
+    assert_refused_as(response, NO_CREDENTIALS, PROBLEM_JSON, UNAUTHORIZED_PROBLEM);
+}
+
+#[test]
+fn an_empty_accept_header_before_a_real_one_is_skipped() {
+    let client = client();
+    let accept = [("Accept", ""), ("Accept", "application/problem+json")];
     let response = send(&client, Method::Get, "/example", &accept);
     assert_refused_as(response, NO_CREDENTIALS, PROBLEM_JSON, UNAUTHORIZED_PROBLEM);
 }
