@@ -50,7 +50,9 @@ impl Provider for Verbatim {
 }
 
 /// The service's settings: the `realm` and `static_dir` keys of `Rocket.toml`,
-/// overridable as `ROCKET_REALM` and `ROCKET_STATIC_DIR`.
+/// overridable as `ROCKET_REALM` and `ROCKET_STATIC_DIR`. [`crate::custom`]
+/// reads them; they are public so that a test can check what a profile
+/// resolves to.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Settings {
     /// The protection space named in every challenge (RFC 9110 §11.5).

@@ -27,8 +27,9 @@ pub fn rocket() -> Result<Rocket<Build>, ConfigError> {
     custom(config::figment())
 }
 
-/// The service, configured from `figment`: tests pass a figment with keys
-/// merged in. The configuration is checked here, before Rocket reads it, so
+/// The service, configured from `figment`: tests pass `Rocket.toml` with a
+/// profile selected and keys merged in, without touching the process's
+/// environment. The configuration is checked here, before Rocket reads it, so
 /// that a bad value is one line naming the key rather than a panic.
 pub fn custom(figment: Figment) -> Result<Rocket<Build>, ConfigError> {
     let settings = Settings::from_figment(&figment)?;

@@ -34,7 +34,7 @@ const PREFERS_PROBLEM: [&str; 16] = [
 ];
 
 /// `Accept` values that get the plain body: ties, no preference, nonsense.
-const PREFERS_PLAIN: [&str; 17] = [
+const PREFERS_PLAIN: [&str; 18] = [
     "*/*",
     "application/*",
     "application/json",
@@ -51,6 +51,8 @@ const PREFERS_PLAIN: [&str; 17] = [
     "application/problem+json;q=abc, application/json;q=0.1",
     "application/json;q=0.9, application/problem+json;q=0.90",
     "*/problem+json",
+    // Of two equally specific ranges, the first counts.
+    "application/problem+json;q=0.5, application/problem+json, application/json;q=0.8",
     "",
 ];
 
