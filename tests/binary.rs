@@ -1,5 +1,7 @@
-//! The real binary: start-up errors, and the variables it reads verbatim.
-//! (Everything else about the wire is proven by the end-to-end tests.)
+//! The real binary, for what Rocket's local `Client` cannot show: start-up
+//! errors and exit status, the variables read verbatim, `Content-Length`,
+//! the unknown method's 400, and the log. (curl, malformed input, load and
+//! shutdown on the wire are left to a fuller end-to-end suite.)
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
