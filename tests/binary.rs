@@ -119,9 +119,15 @@ impl Server {
         }
     }
 
-    /// Sends `request` on a new connection and reads the answer until the
-    /// server closes it (the requests say `Connection: close`).
-    fn exchange(&self, request: &str) -> Answer {
+    /// Sends `method path` with `headers` on a new connection, and reads the
+    /// answer until the server closes it (`Connection: close`).
+    fn exchange(&self, method: &str, path: &str, headers: &[&str]) -> Answer {
+        let mut request = format!("{method} {path} HTTP/1.1\r\nHost: x\r\n");
+        for header in headers {
+            request.push_str(header);
+            request.push_str("\r\n");
+        }
+        request.push_str("Connection: close\r\n\r\n");
         let mut stream = TcpStream::connect(&self.address).expect("the server accepts");
         stream
             .set_read_timeout(Some(PATIENCE))
@@ -181,8 +187,7 @@ impl Drop for Server {
 fn the_realm_variable_is_taken_verbatim_even_when_it_looks_like_data() {
     for realm in ["007", "[a]", " padded ", "1.50", "true"] {
         let server = Server::start("release", &[("ROCKET_REALM", realm)]);
-        let answer =
-            server.exchange("HEAD /example HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let answer = server.exchange("HEAD", "/example", &[]);
         let challenge = format!("Bearer realm=\"{realm}\"");
         assert_eq!(answer.status_line, "HTTP/1.1 401 Unauthorized");
         assert_eq!(answer.header("www-authenticate"), Some(challenge.as_str()));
@@ -192,7 +197,7 @@ fn the_realm_variable_is_taken_verbatim_even_when_it_looks_like_data() {
 #[test]
 fn the_401_on_the_wire_has_a_content_length_of_26() {
     let server = Server::start("release", &[]);
-    let answer = server.exchange("POST /example HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let answer = server.exchange("POST", "/example", &[]);
     assert_eq!(answer.status_line, "HTTP/1.1 401 Unauthorized");
     assert_eq!(answer.header("content-length"), Some("26"));
     assert_eq!(answer.header("content-type"), Some("application/json"));
@@ -207,7 +212,7 @@ fn the_401_on_the_wire_has_a_content_length_of_26() {
 #[test]
 fn an_unknown_method_is_a_json_400_without_shield_headers() {
     let server = Server::start("release", &[]);
-    let answer = server.exchange("FOO /example HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let answer = server.exchange("FOO", "/example", &[]);
     assert_eq!(answer.status_line, "HTTP/1.1 400 Bad Request");
     assert_eq!(answer.header("content-type"), Some("application/json"));
     assert_eq!(answer.header("content-length"), Some("25"));
@@ -235,8 +240,7 @@ fn a_port_in_use_stops_start_up_with_one_line_and_exit_status_1() {
 #[test]
 fn the_debug_log_never_shows_the_token() {
     let server = Server::start("debug", &[]);
-    let request = "GET /example HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cr3t-t0ken\r\nConnection: close\r\n\r\n";
-    let answer = server.exchange(request);
+    let answer = server.exchange("GET", "/example", &["Authorization: Bearer s3cr3t-t0ken"]);
     assert_eq!(
         answer.header("www-authenticate"),
         Some(r#"Bearer realm="example", error="invalid_token""#)
