@@ -3,14 +3,14 @@
 use rocket::http::Method;
 use rocket::{get, post, routes};
 
-use crate::helpers::{assert_json_error, client, client_for, service};
+use crate::helpers::{NOT_FOUND, assert_json_error, client, client_for, service};
 
 #[test]
 fn an_unknown_path_is_a_json_404() {
     let client = client();
     for uri in ["/nope", "/example/more", "/examples", "/api/example"] {
         let response = client.get(uri).dispatch();
-        assert_json_error(response, 404, r#"{"message":"Not Found"}"#);
+        assert_json_error(response, 404, NOT_FOUND);
     }
 }
 
@@ -19,7 +19,7 @@ fn a_method_without_a_route_is_a_json_404() {
     let client = client();
     for method in [Method::Post, Method::Put, Method::Delete, Method::Options] {
         let response = client.req(method, "/nope").dispatch();
-        assert_json_error(response, 404, r#"{"message":"Not Found"}"#);
+        assert_json_error(response, 404, NOT_FOUND);
     }
 }
 

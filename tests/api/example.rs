@@ -7,31 +7,23 @@ use crate::helpers::{
 };
 
 #[test]
-fn example_refuses_every_method_without_credentials() {
+fn example_refuses_every_method_with_the_challenge_its_credentials_call_for() {
     let client = client();
-    for method in METHODS {
-        let response = send(&client, method, "/example", &[]);
-        assert_refused(response, method, NO_CREDENTIALS);
-    }
-}
-
-#[test]
-fn example_refuses_every_method_with_a_bearer_token_as_an_invalid_token() {
-    let client = client();
-    for method in METHODS {
-        let bearer = [("Authorization", "Bearer abc.def.ghi")];
-        let response = send(&client, method, "/example", &bearer);
-        assert_refused(response, method, INVALID_TOKEN);
-    }
-}
-
-#[test]
-fn example_refuses_every_method_with_basic_credentials_as_missing_bearer_ones() {
-    let client = client();
-    for method in METHODS {
-        let basic = [("Authorization", "Basic dXNlcjpwYXNz")];
-        let response = send(&client, method, "/example", &basic);
-        assert_refused(response, method, NO_CREDENTIALS);
+    for (credentials, challenge) in [
+        (&[][..], NO_CREDENTIALS),
+        (
+            &[("Authorization", "Bearer abc.def.ghi")][..],
+            INVALID_TOKEN,
+        ),
+        (
+            &[("Authorization", "Basic dXNlcjpwYXNz")][..],
+            NO_CREDENTIALS,
+        ),
+    ] {
+        for method in METHODS {
+            let response = send(&client, method, "/example", credentials);
+            assert_refused(response, method, challenge);
+        }
     }
 }
 

@@ -24,6 +24,7 @@ pub const METHODS: [Method; 9] = [
 pub const UNAUTHORIZED: &str = r#"{"message":"Unauthorized"}"#;
 pub const UNAUTHORIZED_PROBLEM: &str =
     r#"{"type":"about:blank","title":"Unauthorized","status":401}"#;
+pub const NOT_FOUND: &str = r#"{"message":"Not Found"}"#;
 pub const NO_CREDENTIALS: &str = r#"Bearer realm="example""#;
 pub const INVALID_TOKEN: &str = r#"Bearer realm="example", error="invalid_token""#;
 

@@ -4,8 +4,8 @@
 use rocket::http::Method;
 
 use crate::helpers::{
-    INVALID_TOKEN, NO_CREDENTIALS, UNAUTHORIZED, UNAUTHORIZED_PROBLEM, assert_json_error,
-    assert_refused_as, client, send,
+    INVALID_TOKEN, NO_CREDENTIALS, NOT_FOUND, UNAUTHORIZED, UNAUTHORIZED_PROBLEM,
+    assert_json_error, assert_refused_as, client, send,
 };
 
 const PROBLEM_JSON: &str = "application/problem+json";
@@ -112,7 +112,7 @@ fn head_with_problem_details_has_their_content_type_and_no_body() {
 fn other_errors_are_negotiated_the_same_way() {
     let client = client();
     let response = send(&client, Method::Get, "/nope", &[("Accept", "*/*")]);
-    assert_json_error(response, 404, r#"{"message":"Not Found"}"#);
+    assert_json_error(response, 404, NOT_FOUND);
 
     let response = send(&client, Method::Get, "/nope", &[("Accept", PROBLEM_JSON)]);
     assert_eq!(response.status().code, 404);

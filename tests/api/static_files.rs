@@ -4,53 +4,52 @@ use std::fs;
 
 use rocket::http::Method;
 
-use crate::helpers::{assert_json_error, assert_shield_and_no_server, client, header};
+use crate::helpers::{NOT_FOUND, assert_json_error, assert_shield_and_no_server, client, header};
+
+const HTML: &str = "text/html; charset=utf-8";
 
 #[test]
-fn the_root_serves_the_page() {
-    let client = client();
-    let response = client.get("/").dispatch();
-    assert_eq!(response.status().code, 200);
-    assert_eq!(
-        header(&response, "Content-Type"),
-        "text/html; charset=utf-8"
-    );
-    assert_shield_and_no_server(&response);
-    let page = fs::read("static/index.html").expect("static/index.html exists");
-    assert_eq!(response.into_bytes(), Some(page));
-}
-
-#[test]
-fn the_files_beside_the_page_are_served_at_the_root() {
+fn the_page_and_the_files_beside_it_are_served_at_the_root() {
     let client = client();
     for (uri, file, content_type) in [
+        ("/", "static/index.html", HTML),
+        ("/index.html", "static/index.html", HTML),
         ("/app.js", "static/app.js", "text/javascript"),
         ("/style.css", "static/style.css", "text/css; charset=utf-8"),
         ("/icon.svg", "static/icon.svg", "image/svg+xml"),
-        (
-            "/index.html",
-            "static/index.html",
-            "text/html; charset=utf-8",
-        ),
     ] {
         let response = client.get(uri).dispatch();
         assert_eq!(response.status().code, 200, "{uri}");
         assert_eq!(header(&response, "Content-Type"), content_type, "{uri}");
+        assert_shield_and_no_server(&response);
         let expected = fs::read(file).expect("the file exists");
         assert_eq!(response.into_bytes(), Some(expected), "{uri}");
     }
 }
 
 #[test]
-fn the_page_uses_only_files_that_exist() {
+fn head_on_the_page_has_its_headers_and_no_body() {
+    let client = client();
+    let response = client.head("/").dispatch();
+    assert_eq!(response.status().code, 200);
+    assert_eq!(header(&response, "Content-Type"), HTML);
+    assert_eq!(response.into_bytes(), Some(vec![]));
+}
+
+#[test]
+fn every_local_file_the_page_names_is_served() {
     let page = fs::read_to_string("static/index.html").expect("static/index.html exists");
-    for reference in ["/icon.svg", "/style.css", "/app.js"] {
-        assert!(page.contains(&format!("\"{reference}\"")), "{reference}");
-        assert_eq!(
-            client().get(reference).dispatch().status().code,
-            200,
-            "{reference}"
-        );
+    let references: Vec<&str> = page
+        .split("=\"/")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('"'))
+        .map(|(path, _)| path)
+        .collect();
+    assert_eq!(references, ["icon.svg", "style.css", "app.js"]);
+    let client = client();
+    for path in references {
+        let response = client.get(format!("/{path}")).dispatch();
+        assert_eq!(response.status().code, 200, "{path}");
     }
 }
 
@@ -59,7 +58,7 @@ fn a_missing_static_file_is_a_json_404() {
     let client = client();
     for uri in ["/missing.js", "/static/index.html", "/.hidden", "/app.js/x"] {
         let response = client.get(uri).dispatch();
-        assert_json_error(response, 404, r#"{"message":"Not Found"}"#);
+        assert_json_error(response, 404, NOT_FOUND);
     }
 }
 
@@ -69,19 +68,7 @@ fn methods_other_than_get_and_head_on_static_files_are_a_json_404() {
     for method in [Method::Post, Method::Put, Method::Patch, Method::Delete] {
         for uri in ["/", "/app.js"] {
             let response = client.req(method, uri).dispatch();
-            assert_json_error(response, 404, r#"{"message":"Not Found"}"#);
+            assert_json_error(response, 404, NOT_FOUND);
         }
     }
-}
-
-#[test]
-fn head_on_the_page_has_no_body() {
-    let client = client();
-    let response = client.head("/").dispatch();
-    assert_eq!(response.status().code, 200);
-    assert_eq!(
-        header(&response, "Content-Type"),
-        "text/html; charset=utf-8"
-    );
-    assert_eq!(response.into_bytes(), Some(vec![]));
 }
