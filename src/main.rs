@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
+use rocket::Config;
 use rocket::error::ErrorKind;
 use rocket::fairing::AdHoc;
 
@@ -15,12 +16,11 @@ fn main() -> ExitCode {
         Err(error) => return fail(error),
     };
     rocket::execute(async move {
-        let rocket = rocket.ignite().await.map_err(|e| e.kind().to_string());
-        let rocket = match rocket {
+        let rocket = match rocket.ignite().await {
             Ok(rocket) => rocket,
             Err(error) => return fail(error),
         };
-        let address = SocketAddr::new(rocket.config().address, rocket.config().port);
+        let address = address(rocket.config());
         match rocket.launch().await {
             Ok(_) => ExitCode::SUCCESS,
             Err(error) => match error.kind() {
@@ -41,10 +41,13 @@ fn main() -> ExitCode {
 fn listening_line() -> AdHoc {
     AdHoc::on_liftoff("Listening line", |rocket| {
         Box::pin(async move {
-            let address = SocketAddr::new(rocket.config().address, rocket.config().port);
-            println!("listening on http://{address}");
+            println!("listening on http://{}", address(rocket.config()));
         })
     })
+}
+
+fn address(config: &Config) -> SocketAddr {
+    SocketAddr::new(config.address, config.port)
 }
 
 fn fail(error: impl std::fmt::Display) -> ExitCode {
