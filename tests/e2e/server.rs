@@ -1,0 +1,232 @@
+//! The one harness of the end-to-end tests: the compiled binary, started on
+//! an ephemeral loopback port and stopped by its own handle when dropped.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_unauthorized");
+
+/// How long any network step or wait may take before the test fails instead
+/// of hanging. Generous: an outcome is checked, never a timing.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+pub const UNAUTHORIZED: &str = r#"{"message":"Unauthorized"}"#;
+pub const NO_CREDENTIALS: &str = r#"Bearer realm="example""#;
+pub const INVALID_TOKEN: &str = r#"Bearer realm="example", error="invalid_token""#;
+
+/// The binary with an empty environment but for a loopback address, an
+/// ephemeral port and `vars`: the `ROCKET_*` variables of whoever runs the
+/// tests must not change what they prove.
+fn command(program: &str, vars: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(program);
+    command
+        .env_clear()
+        .env("ROCKET_ADDRESS", "127.0.0.1")
+        .env("ROCKET_PORT", "0")
+        .envs(vars.iter().copied())
+        .stdin(Stdio::null());
+    command
+}
+
+/// Runs the binary with `vars` until it exits: its status code and stderr.
+pub fn run_to_exit(vars: &[(&str, &str)]) -> (Option<i32>, String) {
+    let output = command(BINARY, vars).output().expect("the binary runs");
+    let stderr = String::from_utf8(output.stderr).expect("stderr is UTF-8");
+    (output.status.code(), stderr)
+}
+
+/// A running server. Dropping it kills the process, also when a test fails.
+pub struct Server {
+    child: Child,
+    /// `127.0.0.1:<port>`, from the server's own "listening on" line.
+    pub address: String,
+    /// Stdout line by line, and stderr as one text, read by threads for the
+    /// process's whole life so that a full pipe never stalls the server.
+    stdout: mpsc::Receiver<String>,
+    stderr: mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// Starts the binary in `profile` with `vars`, once it says where it
+    /// listens.
+    pub fn start(profile: &str, vars: &[(&str, &str)]) -> Server {
+        let mut command = command(BINARY, vars);
+        command.env("ROCKET_PROFILE", profile);
+        Server::spawn(command)
+    }
+
+    fn spawn(mut command: Command) -> Server {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let out = child.stdout.take().expect("stdout is piped");
+        let err = child.stderr.take().expect("stderr is piped");
+        let (lines, stdout) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = lines.send(line);
+            }
+        });
+        let (text, stderr) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut all = String::new();
+            let _ = BufReader::new(err).read_to_string(&mut all);
+            let _ = text.send(all);
+        });
+        // Built before the wait, so that a failed start still kills the child.
+        let mut server = Server {
+            child,
+            address: String::new(),
+            stdout,
+            stderr,
+        };
+        let lines = server.stdout_until(|line| line.starts_with("listening on http://"));
+        let listening = lines.last().map(String::as_str).unwrap_or_default();
+        server.address = listening
+            .trim_start_matches("listening on http://")
+            .to_owned();
+        server
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> &str {
+        self.address.rsplit_once(':').expect("host:port").1
+    }
+
+    /// The process id, for `kill` and `/proc`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The lines the server prints up to the first one that `done` accepts.
+    pub fn stdout_until(&self, done: impl Fn(&str) -> bool) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            match self.stdout.recv_timeout(PATIENCE) {
+                Ok(line) => {
+                    let last = done(&line);
+                    lines.push(line);
+                    if last {
+                        return lines;
+                    }
+                }
+                Err(e) => panic!("{e}: the server printed {lines:#?}"),
+            }
+        }
+    }
+
+    /// Sends `signal` (`TERM`, `INT`, …) with util-linux's `kill`.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Waits for the process to exit: its status and everything it wrote to
+    /// stderr.
+    pub fn wait_for_exit(mut self) -> (ExitStatus, String) {
+        let deadline = Instant::now() + PATIENCE;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("the child can be waited for") {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "the server did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let stderr = self.stderr.recv_timeout(PATIENCE).expect("stderr closes");
+        (status, stderr)
+    }
+
+    /// A new connection to the server, with [`PATIENCE`] on every read and
+    /// write.
+    pub fn connect(&self) -> TcpStream {
+        let stream = TcpStream::connect(&self.address).expect("the server accepts");
+        stream
+            .set_read_timeout(Some(PATIENCE))
+            .expect("a read timeout");
+        stream
+            .set_write_timeout(Some(PATIENCE))
+            .expect("a write timeout");
+        stream
+    }
+
+    /// Sends `method path` with `headers` on a new connection, and reads the
+    /// answer until the server closes it (`Connection: close`).
+    pub fn exchange(&self, method: &str, path: &str, headers: &[&str]) -> Answer {
+        let mut request = format!("{method} {path} HTTP/1.1\r\nHost: x\r\n");
+        for header in headers {
+            request.push_str(header);
+            request.push_str("\r\n");
+        }
+        request.push_str("Connection: close\r\n\r\n");
+        let mut stream = self.connect();
+        stream
+            .write_all(request.as_bytes())
+            .expect("the request is sent");
+        let mut answer = String::new();
+        stream
+            .read_to_string(&mut answer)
+            .expect("the answer arrives");
+        Answer::parse(&answer)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP/1.1 answer as it came off the wire.
+#[derive(Debug)]
+pub struct Answer {
+    pub status_line: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn parse(raw: &str) -> Answer {
+        let (head, body) = raw.split_once("\r\n\r\n").expect("a head, then a body");
+        let mut lines = head.split("\r\n");
+        let status_line = lines.next().unwrap_or_default().to_owned();
+        let headers = lines
+            .map(|line| line.split_once(": ").expect("a header line"))
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned()))
+            .collect();
+        Answer {
+            status_line,
+            headers,
+            body: body.to_owned(),
+        }
+    }
+
+    /// The value of header `name` (lower case), which must appear at most
+    /// once.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let mut values = self.headers.iter().filter(|(n, _)| n == name);
+        let value = values.next().map(|(_, value)| value.as_str());
+        assert!(values.next().is_none(), "{name} twice in {self:#?}");
+        value
+    }
+
+    /// Checks that this is the contract's 401 with `challenge`.
+    pub fn assert_unauthorized(&self, challenge: &str) {
+        assert_eq!(self.status_line, "HTTP/1.1 401 Unauthorized", "{self:#?}");
+        assert_eq!(self.header("content-type"), Some("application/json"));
+        assert_eq!(self.header("content-length"), Some("26"));
+        assert_eq!(self.header("www-authenticate"), Some(challenge));
+        assert_eq!(self.header("vary"), Some("Accept"));
+        assert_eq!(self.header("server"), None);
+        assert_eq!(self.body, UNAUTHORIZED);
+    }
+}
