@@ -1,7 +1,11 @@
 //! The real binary over real sockets: what Rocket's local `Client` cannot
 //! show. Every test starts its own server through [`server::Server`].
 
+mod bad_input;
+mod curl;
+mod idle;
 mod lifecycle;
 mod server;
 mod startup;
+mod tcp;
 mod wire;

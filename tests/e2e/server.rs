@@ -14,6 +14,8 @@ pub const BINARY: &str = env!("CARGO_BIN_EXE_unauthorized");
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
 pub const UNAUTHORIZED: &str = r#"{"message":"Unauthorized"}"#;
+pub const UNAUTHORIZED_PROBLEM: &str =
+    r#"{"type":"about:blank","title":"Unauthorized","status":401}"#;
 pub const NO_CREDENTIALS: &str = r#"Bearer realm="example""#;
 pub const INVALID_TOKEN: &str = r#"Bearer realm="example", error="invalid_token""#;
 
@@ -55,6 +57,14 @@ impl Server {
     pub fn start(profile: &str, vars: &[(&str, &str)]) -> Server {
         let mut command = command(BINARY, vars);
         command.env("ROCKET_PROFILE", profile);
+        Server::spawn(command)
+    }
+
+    /// Like [`Server::start`], under an open-files limit of `nofile`, set by
+    /// util-linux's `prlimit`, which then becomes the binary.
+    pub fn start_with_open_files(profile: &str, nofile: usize) -> Server {
+        let mut command = command("prlimit", &[("ROCKET_PROFILE", profile)]);
+        command.arg(format!("--nofile={nofile}")).arg(BINARY);
         Server::spawn(command)
     }
 
@@ -101,6 +111,37 @@ impl Server {
     /// The process id, for `kill` and `/proc`.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// How many files the server has open, from `/proc/PID/fd`.
+    pub fn open_files(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .expect("/proc/PID/fd is readable")
+            .count()
+    }
+
+    /// Waits until the server has `count` files open, or fails.
+    pub fn wait_for_open_files(&self, count: usize) {
+        let deadline = Instant::now() + PATIENCE;
+        while self.open_files() != count {
+            assert!(
+                Instant::now() < deadline,
+                "the server has {} files open, not {count}",
+                self.open_files()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The server's resident memory in KiB, from `/proc/PID/status`.
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("/proc/PID/status is readable");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|kib| kib.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in kB")
     }
 
     /// The lines the server prints up to the first one that `done` accepts.
@@ -219,14 +260,76 @@ impl Answer {
         value
     }
 
-    /// Checks that this is the contract's 401 with `challenge`.
-    pub fn assert_unauthorized(&self, challenge: &str) {
-        assert_eq!(self.status_line, "HTTP/1.1 401 Unauthorized", "{self:#?}");
-        assert_eq!(self.header("content-type"), Some("application/json"));
-        assert_eq!(self.header("content-length"), Some("26"));
-        assert_eq!(self.header("www-authenticate"), Some(challenge));
-        assert_eq!(self.header("vary"), Some("Accept"));
-        assert_eq!(self.header("server"), None);
-        assert_eq!(self.body, UNAUTHORIZED);
+    /// Reads one answer off a connection that stays open: the head up to
+    /// its blank line, then `Content-Length` bytes of body (none after a
+    /// HEAD, whose `Content-Length` is the GET's).
+    pub fn read_from(reader: &mut impl BufRead, head_only: bool) -> Answer {
+        let mut head = String::new();
+        loop {
+            let read = reader.read_line(&mut head).expect("the answer arrives");
+            assert!(read > 0, "the connection closed after {head:?}");
+            if head.ends_with("\r\n\r\n") {
+                break;
+            }
+        }
+        let mut answer = Answer::parse(&head);
+        if !head_only {
+            let length = answer.header("content-length").map_or(0, |length| {
+                length.parse().expect("Content-Length is a number")
+            });
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).expect("the body arrives");
+            answer.body = String::from_utf8(body).expect("the body is UTF-8");
+        }
+        answer
     }
+
+    /// Checks that this is the contract's 401 with `challenge`, whose body
+    /// is `body` of type `content_type`: the status line (HTTP/2 has no
+    /// reason phrase), every header but `Date` and `Connection`, and the
+    /// body, byte for byte.
+    pub fn assert_unauthorized_as(&self, challenge: &str, content_type: &str, body: Body) {
+        let version = self.status_line.split(' ').next().unwrap_or_default();
+        let status_line = match version {
+            "HTTP/2" => "HTTP/2 401 ".to_owned(),
+            _ => format!("{version} 401 Unauthorized"),
+        };
+        assert_eq!(self.status_line, status_line, "{self:#?}");
+        let (length, body) = match body {
+            Body::Full(body) => (body.len(), body),
+            Body::HeadOf(body) => (body.len(), ""),
+        };
+        let length = length.to_string();
+        let expected = vec![
+            ("content-length", length.as_str()),
+            ("content-type", content_type),
+            ("permissions-policy", "interest-cohort=()"),
+            ("vary", "Accept"),
+            ("www-authenticate", challenge),
+            ("x-content-type-options", "nosniff"),
+            ("x-frame-options", "SAMEORIGIN"),
+        ];
+        let mut headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .filter(|(name, _)| !matches!(*name, "date" | "connection"))
+            .collect();
+        headers.sort();
+        assert_eq!(headers, expected, "{self:#?}");
+        assert_eq!(self.body, body, "{self:#?}");
+    }
+
+    /// Checks that this is the contract's plain 401 with `challenge`.
+    pub fn assert_unauthorized(&self, challenge: &str) {
+        self.assert_unauthorized_as(challenge, "application/json", Body::Full(UNAUTHORIZED));
+    }
+}
+
+/// The body an answer must have: this one, or none after a HEAD whose GET
+/// gets this one.
+#[derive(Clone, Copy)]
+pub enum Body {
+    Full(&'static str),
+    HeadOf(&'static str),
 }

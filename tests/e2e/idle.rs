@@ -1,0 +1,71 @@
+//! Idle connections: Rocket 0.5.2 sets no header-read timeout, so a client
+//! that sends nothing, or half a request, keeps its connection open. Under a
+//! small open-files limit this shows how far that goes.
+
+use std::io::{BufReader, ErrorKind, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use crate::server::{Answer, NO_CREDENTIALS, Server};
+
+/// The open-files limit the server runs under here.
+const NOFILE: usize = 256;
+/// The silent and the half-sent connections held open below the limit.
+const IDLE: usize = 50;
+
+#[test]
+fn a_hundred_idle_connections_do_not_keep_a_new_client_from_its_401() {
+    let server = Server::start_with_open_files("release", NOFILE);
+    let own = server.open_files();
+    let silent: Vec<TcpStream> = (0..IDLE).map(|_| server.connect()).collect();
+    let half_sent: Vec<TcpStream> = (0..IDLE)
+        .map(|_| {
+            let mut stream = server.connect();
+            stream
+                .write_all(b"GET /example HTTP/1.1\r\nHost: x\r\nAuthor")
+                .expect("half a request is sent");
+            stream
+        })
+        .collect();
+    server.wait_for_open_files(own + 2 * IDLE);
+    server
+        .exchange("GET", "/example", &[])
+        .assert_unauthorized(NO_CREDENTIALS);
+
+    // At the limit, the accept loop fails with EMFILE and retries every
+    // 250 ms; the kernel still completes the handshake, so a new client
+    // connects and waits. What it sees is printed, for README.md.
+    let filling: Vec<TcpStream> = (server.open_files()..NOFILE)
+        .map(|_| server.connect())
+        .collect();
+    server.wait_for_open_files(NOFILE);
+    let mut waiting = server.connect();
+    waiting
+        .write_all(b"GET /example HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("the request is sent");
+    let mut reader = BufReader::new(waiting.try_clone().expect("a second handle"));
+    let wait = Duration::from_secs(2);
+    waiting
+        .set_read_timeout(Some(wait))
+        .expect("a read timeout");
+    let mut peek = [0; 1];
+    let first_wait = match waiting.peek(&mut peek) {
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+            format!("no answer in {wait:?}")
+        }
+        other => format!("{other:?} within {wait:?}"),
+    };
+    waiting
+        .set_read_timeout(Some(crate::server::PATIENCE))
+        .expect("a read timeout");
+    let freed = Instant::now();
+    drop(silent);
+    let answer = Answer::read_from(&mut reader, false);
+    let after = freed.elapsed();
+    answer.assert_unauthorized(NO_CREDENTIALS);
+    eprintln!(
+        "at {NOFILE} open files a new client got {first_wait}; \
+         its 401 came {after:?} after {IDLE} idle connections closed"
+    );
+    drop((half_sent, filling));
+}
