@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_unauthorized");
@@ -47,8 +47,9 @@ pub struct Server {
     pub address: String,
     /// Stdout line by line, and stderr as one text, read by threads for the
     /// process's whole life so that a full pipe never stalls the server.
-    stdout: mpsc::Receiver<String>,
-    stderr: mpsc::Receiver<String>,
+    /// Behind locks, so that threads can share a server.
+    stdout: Mutex<mpsc::Receiver<String>>,
+    stderr: Mutex<mpsc::Receiver<String>>,
 }
 
 impl Server {
@@ -92,8 +93,8 @@ impl Server {
         let mut server = Server {
             child,
             address: String::new(),
-            stdout,
-            stderr,
+            stdout: Mutex::new(stdout),
+            stderr: Mutex::new(stderr),
         };
         let lines = server.stdout_until(|line| line.starts_with("listening on http://"));
         let listening = lines.last().map(String::as_str).unwrap_or_default();
@@ -146,9 +147,10 @@ impl Server {
 
     /// The lines the server prints up to the first one that `done` accepts.
     pub fn stdout_until(&self, done: impl Fn(&str) -> bool) -> Vec<String> {
+        let stdout = self.stdout.lock().expect("no reader panicked");
         let mut lines = Vec::new();
         loop {
-            match self.stdout.recv_timeout(PATIENCE) {
+            match stdout.recv_timeout(PATIENCE) {
                 Ok(line) => {
                     let last = done(&line);
                     lines.push(line);
@@ -182,7 +184,8 @@ impl Server {
             assert!(Instant::now() < deadline, "the server did not exit");
             std::thread::sleep(Duration::from_millis(20));
         };
-        let stderr = self.stderr.recv_timeout(PATIENCE).expect("stderr closes");
+        let stderr = self.stderr.lock().expect("no reader panicked");
+        let stderr = stderr.recv_timeout(PATIENCE).expect("stderr closes");
         (status, stderr)
     }
 

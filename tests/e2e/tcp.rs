@@ -123,3 +123,28 @@ fn a_gigabyte_post_is_answered_before_its_body_is_sent() {
     let grown = server.rss_kib().saturating_sub(before);
     assert!(grown < 16 << 10, "the server grew by {grown} KiB");
 }
+
+/// A bounded load: [`CONNECTIONS`] clients at once, each sending
+/// [`REQUESTS`] requests on its own connection, pipelined in batches.
+const CONNECTIONS: usize = 32;
+const REQUESTS: usize = 400;
+
+#[test]
+fn many_concurrent_connections_get_the_exact_401_every_time() {
+    let server = Server::start("release", &[]);
+    thread::scope(|scope| {
+        for _ in 0..CONNECTIONS {
+            scope.spawn(|| {
+                let mut stream = server.connect();
+                let mut reader = BufReader::new(stream.try_clone().expect("a second handle"));
+                for batch in (0..REQUESTS).step_by(20) {
+                    let requests: String = (batch..batch + 20).map(|i| request(i).0).collect();
+                    stream
+                        .write_all(requests.as_bytes())
+                        .expect("the requests are sent");
+                    assert_answers_each_in_turn(&mut reader, batch..batch + 20);
+                }
+            });
+        }
+    });
+}
