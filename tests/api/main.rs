@@ -6,4 +6,5 @@ mod errors;
 mod example;
 mod helpers;
 mod negotiation;
+mod properties;
 mod static_files;
