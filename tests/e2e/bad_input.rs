@@ -25,6 +25,7 @@ fn send_raw(server: &Server, raw: &[u8]) -> String {
 fn malformed_requests_get_hypers_empty_400_or_431_and_a_closed_connection() {
     let server = Server::start("release", &[]);
     let huge_header = format!("X-Big: {}\r\n", "a".repeat(500 << 10));
+    let many_headers: String = (0..100).map(|i| format!("X-{i}: a\r\n")).collect();
     for (case, raw, status) in [
         ("a garbage request line", "hello world\r\n\r\n".to_owned(), "400 Bad Request"),
         ("a header without a colon", "GET /example HTTP/1.1\r\nHost: x\r\nNoColon\r\n\r\n".to_owned(), "400 Bad Request"),
@@ -38,6 +39,11 @@ fn malformed_requests_get_hypers_empty_400_or_431_and_a_closed_connection() {
         (
             "a header block of 500 KiB, over hyper's limit of about 400 KiB",
             format!("GET /example HTTP/1.1\r\nHost: x\r\n{huge_header}\r\n"),
+            "431 Request Header Fields Too Large",
+        ),
+        (
+            "101 header fields, over hyper's limit of 100",
+            format!("GET /example HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n"),
             "431 Request Header Fields Too Large",
         ),
     ] {

@@ -5,7 +5,7 @@ mod bad_input;
 mod curl;
 mod idle;
 mod lifecycle;
+mod log;
 mod server;
 mod startup;
 mod tcp;
-mod wire;
