@@ -148,6 +148,14 @@ fn example_uri() -> impl Strategy<Value = String> {
         })
 }
 
+/// Any other header a client might send: a token for a name (never one of
+/// the two the contract reads), anything printable for a value.
+fn other_header() -> impl Strategy<Value = (String, String)> {
+    let name = proptest::string::string_regex("X-[A-Za-z0-9!#$%&'*+.^_`|~-]{1,12}")
+        .expect("a valid pattern");
+    (name, printable())
+}
+
 #[derive(Debug)]
 enum AcceptHeader {
     Ranges(Vec<Range>, String),
@@ -160,55 +168,62 @@ fn every_request_to_example_gets_exactly_the_contracts_401() {
         select(METHODS.to_vec()),
         example_uri(),
         proptest::collection::vec(authorization(), 0..3),
+        proptest::collection::vec(other_header(), 0..4),
         proptest::option::of(prop_oneof![
             accept().prop_map(|(ranges, text)| AcceptHeader::Ranges(ranges, text)),
             printable().prop_map(AcceptHeader::Printable),
         ]),
     );
-    run(strategy, |client, (method, uri, authorizations, accept)| {
-        let mut request = client.req(method, uri);
-        for value in &authorizations {
-            request.add_header(Header::new("Authorization", value.clone()));
-        }
-        let bearer = authorizations.first().is_some_and(|value| {
-            let scheme = value.split(' ').next().unwrap_or_default();
-            scheme.eq_ignore_ascii_case("bearer")
-        });
-        let challenge = if bearer {
-            INVALID_TOKEN
-        } else {
-            NO_CREDENTIALS
-        };
-        let problem = match &accept {
-            None => None,
-            Some(AcceptHeader::Ranges(ranges, text)) => {
-                request.add_header(Header::new("Accept", text.clone()));
-                Some(
-                    quality(ranges, "application/problem+json")
-                        > quality(ranges, "application/json"),
-                )
+    run(
+        strategy,
+        |client, (method, uri, authorizations, others, accept)| {
+            let mut request = client.req(method, uri);
+            for (name, value) in others {
+                request.add_header(Header::new(name, value));
             }
-            Some(AcceptHeader::Printable(text)) => {
-                request.add_header(Header::new("Accept", text.clone()));
-                None
+            for value in &authorizations {
+                request.add_header(Header::new("Authorization", value.clone()));
             }
-        };
-        let response = request.dispatch();
-        // An arbitrary `Accept` may name either body; it must be one of them.
-        let problem = problem.unwrap_or_else(|| {
-            matches!(accept, Some(AcceptHeader::Printable(_)))
-                && response
-                    .content_type()
-                    .is_some_and(|ct| ct.sub() == "problem+json")
-        });
-        let (content_type, body) = if problem {
-            ("application/problem+json", UNAUTHORIZED_PROBLEM)
-        } else {
-            ("application/json", UNAUTHORIZED)
-        };
-        let body = if method == Method::Head { "" } else { body };
-        assert_refused_as(response, challenge, content_type, body);
-    });
+            let bearer = authorizations.first().is_some_and(|value| {
+                let scheme = value.split(' ').next().unwrap_or_default();
+                scheme.eq_ignore_ascii_case("bearer")
+            });
+            let challenge = if bearer {
+                INVALID_TOKEN
+            } else {
+                NO_CREDENTIALS
+            };
+            let problem = match &accept {
+                None => None,
+                Some(AcceptHeader::Ranges(ranges, text)) => {
+                    request.add_header(Header::new("Accept", text.clone()));
+                    Some(
+                        quality(ranges, "application/problem+json")
+                            > quality(ranges, "application/json"),
+                    )
+                }
+                Some(AcceptHeader::Printable(text)) => {
+                    request.add_header(Header::new("Accept", text.clone()));
+                    None
+                }
+            };
+            let response = request.dispatch();
+            // An arbitrary `Accept` may name either body; it must be one of them.
+            let problem = problem.unwrap_or_else(|| {
+                matches!(accept, Some(AcceptHeader::Printable(_)))
+                    && response
+                        .content_type()
+                        .is_some_and(|ct| ct.sub() == "problem+json")
+            });
+            let (content_type, body) = if problem {
+                ("application/problem+json", UNAUTHORIZED_PROBLEM)
+            } else {
+                ("application/json", UNAUTHORIZED)
+            };
+            let body = if method == Method::Head { "" } else { body };
+            assert_refused_as(response, challenge, content_type, body);
+        },
+    );
 }
 
 /// The files under `static/`, and `/` for `index.html`.
@@ -219,7 +234,9 @@ fn nothing_else_answers_2xx_but_the_static_files_and_every_error_is_json() {
     let path = prop_oneof![
         select(STATIC.to_vec()).prop_map(str::to_owned),
         proptest::collection::vec(
-            proptest::string::string_regex("[a-z0-9]{1,8}(\\.[a-z]{1,4})?")
+            // Percent-escapes of digits and punctuation only, so that no
+            // segment decodes to `example`.
+            proptest::string::string_regex("([a-z0-9._~-]|%[23][0-9A-F]){1,8}")
                 .expect("a valid pattern"),
             1..4,
         )
