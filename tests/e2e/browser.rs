@@ -86,10 +86,7 @@ fn the_page_loads_with_no_script_error_and_no_request_leaving_its_origin() {
 #[ignore = "needs Chromium: apt-get install chromium chromium-driver"]
 fn sending_a_request_shows_the_401_with_its_challenge_and_body() {
     let shown = Browser::open(Viewport::Desktop).answer_to(&Choices::DEFAULT);
-    assert_eq!(shown.status, "401 Unauthorized");
-    assert_eq!(shown.header("www-authenticate"), Some(NO_CREDENTIALS));
-    assert_eq!(shown.header("content-type"), Some("application/json"));
-    assert_eq!(shown.body, UNAUTHORIZED);
+    shown.assert_401(NO_CREDENTIALS, "application/json", UNAUTHORIZED);
 }
 
 #[test]
@@ -99,9 +96,7 @@ fn a_bearer_token_typed_in_shows_the_invalid_token_challenge() {
         token: "abc123",
         ..Choices::DEFAULT
     });
-    assert_eq!(shown.status, "401 Unauthorized");
-    assert_eq!(shown.header("www-authenticate"), Some(INVALID_TOKEN));
-    assert_eq!(shown.body, UNAUTHORIZED);
+    shown.assert_401(INVALID_TOKEN, "application/json", UNAUTHORIZED);
 }
 
 #[test]
@@ -111,10 +106,7 @@ fn head_shows_the_headers_and_an_empty_body() {
         method: "HEAD",
         ..Choices::DEFAULT
     });
-    assert_eq!(shown.status, "401 Unauthorized");
-    assert_eq!(shown.header("www-authenticate"), Some(NO_CREDENTIALS));
-    assert_eq!(shown.header("content-type"), Some("application/json"));
-    assert_eq!(shown.body, EMPTY);
+    shown.assert_401(NO_CREDENTIALS, "application/json", EMPTY);
 }
 
 #[test]
@@ -124,13 +116,7 @@ fn asking_for_problem_details_shows_the_problem_json_body() {
         accept: "application/problem+json",
         ..Choices::DEFAULT
     });
-    assert_eq!(shown.status, "401 Unauthorized");
-    assert_eq!(shown.header("www-authenticate"), Some(NO_CREDENTIALS));
-    assert_eq!(
-        shown.header("content-type"),
-        Some("application/problem+json")
-    );
-    assert_eq!(shown.body, PROBLEM);
+    shown.assert_401(NO_CREDENTIALS, "application/problem+json", PROBLEM);
 }
 
 #[test]
@@ -164,7 +150,7 @@ fn the_page_fits_a_desktop_and_a_phone_after_a_request() {
                 vec![],
             ),
         );
-        assert_eq!(widths[0], widths[1], "{viewport:?}");
+        assert_eq!(widths[0], widths[1], "{viewport:?}: page and window widths");
         let path = browser.screenshot(viewport.name());
         eprintln!("{viewport:?}: {}", path.display());
     }
@@ -190,7 +176,7 @@ impl Choices {
 }
 
 /// The response section as a person reads it.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 struct Shown {
     status: String,
     headers: Vec<(String, String)>,
@@ -204,6 +190,15 @@ impl Shown {
         let value = values.next().map(|(_, value)| value.as_str());
         assert!(values.next().is_none(), "{name} twice in {self:#?}");
         value
+    }
+
+    /// Checks that the page shows the 401 with `challenge`, `content_type`
+    /// and `body`.
+    fn assert_401(&self, challenge: &str, content_type: &str, body: &str) {
+        assert_eq!(self.status, "401 Unauthorized", "{self:#?}");
+        assert_eq!(self.header("www-authenticate"), Some(challenge));
+        assert_eq!(self.header("content-type"), Some(content_type));
+        assert_eq!(self.body, body);
     }
 }
 
