@@ -2,6 +2,7 @@
 //! show. Every test starts its own server through [`server::Server`].
 
 mod bad_input;
+mod browser;
 mod curl;
 mod idle;
 mod lifecycle;
