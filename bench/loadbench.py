@@ -43,16 +43,13 @@ def main():
         sys.exit("wrk is missing: install it with `apt-get install wrk`")
     servers = build(options)
     cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) >= 2:
-        server_cpu, wrk_cpu = str(cpus[0]), str(cpus[1])
-        pin = lambda cpu: ["taskset", "-c", cpu]  # noqa: E731
-    else:
-        server_cpu = wrk_cpu = None
-        pin = lambda cpu: []  # noqa: E731
+    server_cpu, wrk_cpu = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)
     print(machine(), flush=True)
+    placement = (f"servers on CPU {server_cpu}, wrk (1 thread) on CPU {wrk_cpu}"
+                 if server_cpu is not None else
+                 "one CPU: servers and wrk (1 thread) share it, unpinned")
     print(
-        f"servers on CPU {server_cpu}, wrk (1 thread) on CPU {wrk_cpu}; "
-        f"{options.rounds} rounds; warm-up {options.warmup}s, "
+        f"{placement}; {options.rounds} rounds; warm-up {options.warmup}s, "
         f"measure {options.duration}s; connections {options.connections}",
         flush=True,
     )
@@ -63,8 +60,8 @@ def main():
         # Rotate the order so that no server always goes first or last.
         shift = round_number % len(servers)
         for name, command, env in servers[shift:] + servers[:shift]:
-            run_server(name, command, env, pin(server_cpu), pin(wrk_cpu) + [wrk],
-                       options, samples)
+            run_server(name, pinned(server_cpu, command), env,
+                       pinned(wrk_cpu, [wrk]), options, samples)
         print(f"round {round_number + 1}/{options.rounds} done, "
               f"load average {loadavg()}", flush=True)
 
@@ -114,15 +111,20 @@ def build(options):
     return servers
 
 
-def run_server(name, command, env, server_pin, wrk_command, options, samples):
+def pinned(cpu, command):
+    """`command` run on `cpu` alone, or anywhere when `cpu` is None."""
+    return command if cpu is None else ["taskset", "-c", str(cpu)] + command
+
+
+def run_server(name, command, env, wrk_command, options, samples):
     """Starts one server, measures it at each concurrency, and stops it."""
     port = free_port()
     address = f"127.0.0.1:{port}"
     if env:  # a build of the service, configured like the release
         env = dict(env, ROCKET_PORT=str(port))
-        argv = server_pin + command
+        argv = command
     else:
-        argv = server_pin + command + [address]
+        argv = command + [address]
     spawned = time.monotonic()
     process = subprocess.Popen(argv, cwd=ROOT, env=dict(os.environ, **env),
                                stdout=subprocess.DEVNULL)
