@@ -2,7 +2,7 @@
 //! its challenge, and every other status.
 
 use rocket::http::{Header, Status};
-use rocket::response::Responder;
+use rocket::response::{self, Responder};
 use rocket::serde::json::Json;
 use rocket::{Catcher, Request, catch, catcher, catchers};
 use serde::Serialize;
@@ -30,7 +30,7 @@ pub fn catchers(realm: &Realm) -> Vec<Catcher> {
 
 /// The 401 catcher: it holds both challenges for the realm, built once when
 /// the rocket is built, and picks one by the request's [`Rejection`].
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 struct UnauthorizedCatcher {
     missing_credentials: Challenge,
     invalid_token: Challenge,
@@ -40,19 +40,23 @@ impl UnauthorizedCatcher {
     /// RFC 6750 §3: no error code without credentials; `invalid_token` for
     /// a token that is not accepted. One space after the scheme, parameters
     /// separated by commas (RFC 9110 §11.3).
+    ///
+    /// Both are leaked, a few dozen bytes once per catcher, so that every
+    /// response borrows them instead of copying them.
     fn new(realm: &Realm) -> UnauthorizedCatcher {
         let missing_credentials = format!("Bearer realm=\"{realm}\"");
         let invalid_token = format!("{missing_credentials}, error=\"invalid_token\"");
+        let leak = |text: String| Challenge(Box::leak(text.into_boxed_str()));
         UnauthorizedCatcher {
-            missing_credentials: Challenge(missing_credentials),
-            invalid_token: Challenge(invalid_token),
+            missing_credentials: leak(missing_credentials),
+            invalid_token: leak(invalid_token),
         }
     }
 
-    fn challenge(&self, rejection: Rejection) -> &Challenge {
+    fn challenge(&self, rejection: Rejection) -> Challenge {
         match rejection {
-            Rejection::MissingCredentials => &self.missing_credentials,
-            Rejection::InvalidToken => &self.invalid_token,
+            Rejection::MissingCredentials => self.missing_credentials,
+            Rejection::InvalidToken => self.invalid_token,
         }
     }
 }
@@ -62,7 +66,7 @@ impl catcher::Handler for UnauthorizedCatcher {
     async fn handle<'r>(&self, status: Status, request: &'r Request<'_>) -> catcher::Result<'r> {
         let response = Unauthorized {
             body: ErrorBody::new(status, request),
-            challenge: self.challenge(Rejection::recorded(request)).clone(),
+            challenge: self.challenge(Rejection::recorded(request)),
         };
         response.respond_to(request)
     }
@@ -84,8 +88,8 @@ struct Unauthorized {
 }
 
 /// A `WWW-Authenticate` field value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Challenge(String);
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Challenge(&'static str);
 
 impl From<Challenge> for Header<'static> {
     fn from(challenge: Challenge) -> Header<'static> {
@@ -98,23 +102,56 @@ impl From<Challenge> for Header<'static> {
 /// them. Either way the response says `Vary: Accept` (RFC 9110 §12.5.5).
 #[derive(rocket::Responder)]
 enum ErrorBody {
-    Message(Json<Message>, VaryAccept),
+    #[response(content_type = "json")]
+    Message(JsonText<Message>, VaryAccept),
     #[response(content_type = "application/problem+json")]
-    Problem(Json<Problem>, VaryAccept),
+    Problem(JsonText<Problem>, VaryAccept),
 }
+
+/// The 401's bodies, as `serde_json` writes them, so that the flood of 401s
+/// is answered from static bytes; other statuses are serialized per request.
+const UNAUTHORIZED_MESSAGE: &str = r#"{"message":"Unauthorized"}"#;
+const UNAUTHORIZED_PROBLEM: &str = r#"{"type":"about:blank","title":"Unauthorized","status":401}"#;
 
 impl ErrorBody {
     fn new(status: Status, request: &Request<'_>) -> ErrorBody {
         let reason = status.reason_lossy();
-        if prefers_problem_details(request.headers()) {
-            let problem = Problem {
-                kind: "about:blank",
-                title: reason,
-                status: status.code,
-            };
-            ErrorBody::Problem(Json(problem), VaryAccept)
-        } else {
-            ErrorBody::Message(Json(Message { message: reason }), VaryAccept)
+        let problem = prefers_problem_details(request.headers());
+        match (status, problem) {
+            (Status::Unauthorized, false) => {
+                ErrorBody::Message(JsonText::Prepared(UNAUTHORIZED_MESSAGE), VaryAccept)
+            }
+            (Status::Unauthorized, true) => {
+                ErrorBody::Problem(JsonText::Prepared(UNAUTHORIZED_PROBLEM), VaryAccept)
+            }
+            (_, false) => {
+                let message = Message { message: reason };
+                ErrorBody::Message(JsonText::Serialized(Json(message)), VaryAccept)
+            }
+            (_, true) => {
+                let problem = Problem {
+                    kind: "about:blank",
+                    title: reason,
+                    status: status.code,
+                };
+                ErrorBody::Problem(JsonText::Serialized(Json(problem)), VaryAccept)
+            }
+        }
+    }
+}
+
+/// A JSON body: text prepared once where the status fixes it, or a value
+/// serialized for this response. The Content-Type is [`ErrorBody`]'s.
+enum JsonText<T> {
+    Prepared(&'static str),
+    Serialized(Json<T>),
+}
+
+impl<'r, T: Serialize> Responder<'r, 'static> for JsonText<T> {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        match self {
+            JsonText::Prepared(text) => text.respond_to(request),
+            JsonText::Serialized(json) => json.respond_to(request),
         }
     }
 }
@@ -138,5 +175,25 @@ struct VaryAccept;
 impl From<VaryAccept> for Header<'static> {
     fn from(_: VaryAccept) -> Header<'static> {
         Header::new("Vary", "Accept")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Message, Problem, UNAUTHORIZED_MESSAGE, UNAUTHORIZED_PROBLEM};
+
+    #[test]
+    fn the_prepared_401_bodies_are_what_serde_writes() -> serde_json::Result<()> {
+        let message = Message {
+            message: "Unauthorized",
+        };
+        assert_eq!(serde_json::to_string(&message)?, UNAUTHORIZED_MESSAGE);
+        let problem = Problem {
+            kind: "about:blank",
+            title: "Unauthorized",
+            status: 401,
+        };
+        assert_eq!(serde_json::to_string(&problem)?, UNAUTHORIZED_PROBLEM);
+        Ok(())
     }
 }
