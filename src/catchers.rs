@@ -30,7 +30,7 @@ pub fn catchers(realm: &Realm) -> Vec<Catcher> {
 
 /// The 401 catcher: it holds both challenges for the realm, built once when
 /// the rocket is built, and picks one by the request's [`Rejection`].
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct UnauthorizedCatcher {
     missing_credentials: Challenge,
     invalid_token: Challenge,
@@ -40,23 +40,19 @@ impl UnauthorizedCatcher {
     /// RFC 6750 §3: no error code without credentials; `invalid_token` for
     /// a token that is not accepted. One space after the scheme, parameters
     /// separated by commas (RFC 9110 §11.3).
-    ///
-    /// Both are leaked, a few dozen bytes once per catcher, so that every
-    /// response borrows them instead of copying them.
     fn new(realm: &Realm) -> UnauthorizedCatcher {
         let missing_credentials = format!("Bearer realm=\"{realm}\"");
         let invalid_token = format!("{missing_credentials}, error=\"invalid_token\"");
-        let leak = |text: String| Challenge(Box::leak(text.into_boxed_str()));
         UnauthorizedCatcher {
-            missing_credentials: leak(missing_credentials),
-            invalid_token: leak(invalid_token),
+            missing_credentials: Challenge(missing_credentials),
+            invalid_token: Challenge(invalid_token),
         }
     }
 
-    fn challenge(&self, rejection: Rejection) -> Challenge {
+    fn challenge(&self, rejection: Rejection) -> &Challenge {
         match rejection {
-            Rejection::MissingCredentials => self.missing_credentials,
-            Rejection::InvalidToken => self.invalid_token,
+            Rejection::MissingCredentials => &self.missing_credentials,
+            Rejection::InvalidToken => &self.invalid_token,
         }
     }
 }
@@ -66,7 +62,9 @@ impl catcher::Handler for UnauthorizedCatcher {
     async fn handle<'r>(&self, status: Status, request: &'r Request<'_>) -> catcher::Result<'r> {
         let response = Unauthorized {
             body: ErrorBody::new(status, request),
-            challenge: self.challenge(Rejection::recorded(request)),
+            // One small copy per response: the header needs an owned value,
+            // and leaking the realm's text to borrow it was not worth it.
+            challenge: self.challenge(Rejection::recorded(request)).clone(),
         };
         response.respond_to(request)
     }
@@ -88,8 +86,8 @@ struct Unauthorized {
 }
 
 /// A `WWW-Authenticate` field value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Challenge(&'static str);
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Challenge(String);
 
 impl From<Challenge> for Header<'static> {
     fn from(challenge: Challenge) -> Header<'static> {
