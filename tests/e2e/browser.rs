@@ -21,7 +21,9 @@ use rocket::tokio::time::timeout;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::server::{INVALID_TOKEN, NO_CREDENTIALS, PATIENCE, Server, UNAUTHORIZED};
+use crate::server::{
+    INVALID_TOKEN, NO_CREDENTIALS, PATIENCE, Server, UNAUTHORIZED, UNAUTHORIZED_PROBLEM,
+};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -39,8 +41,6 @@ const CHROMIUM_FLAGS: &[&str] = &[
     "--disable-sync",
     "--disable-quic",
 ];
-
-const PROBLEM: &str = r#"{"type":"about:blank","title":"Unauthorized","status":401}"#;
 
 /// What the page shows for a body it received empty.
 const EMPTY: &str = "(empty)";
@@ -116,7 +116,11 @@ fn asking_for_problem_details_shows_the_problem_json_body() {
         accept: "application/problem+json",
         ..Choices::DEFAULT
     });
-    shown.assert_401(NO_CREDENTIALS, "application/problem+json", PROBLEM);
+    shown.assert_401(
+        NO_CREDENTIALS,
+        "application/problem+json",
+        UNAUTHORIZED_PROBLEM,
+    );
 }
 
 #[test]
