@@ -71,10 +71,14 @@ def main():
 
 def parse_options():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--warmup", type=int, default=2, help="seconds")
-    parser.add_argument("--duration", type=int, default=10, help="seconds")
-    parser.add_argument("--connections", type=int, nargs="+", default=[32, 256])
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="rounds, each server once per round (default 5)")
+    parser.add_argument("--warmup", type=int, default=2,
+                        help="seconds of load before each measurement (default 2)")
+    parser.add_argument("--duration", type=int, default=10,
+                        help="seconds of each measurement (default 10)")
+    parser.add_argument("--connections", type=int, nargs="+", default=[32, 256],
+                        help="wrk's connection counts (default 32 256)")
     parser.add_argument("--no-build", action="store_true",
                         help="use the binaries built by an earlier run")
     parser.add_argument(
@@ -83,6 +87,10 @@ def parse_options():
     options = parser.parse_args()
     if not 1 <= options.rounds <= 50 or not 1 <= options.duration <= 600:
         parser.error("rounds must be 1..50 and duration 1..600 seconds")
+    if not 1 <= options.warmup <= 60:
+        parser.error("warmup must be 1..60 seconds")
+    if not all(1 <= count <= 10000 for count in options.connections):
+        parser.error("connections must be 1..10000")
     return options
 
 

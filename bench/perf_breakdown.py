@@ -26,6 +26,8 @@ LAYERS = [
 
 
 def main():
+    if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
+        sys.exit("usage: bench/perf_breakdown.py PERF.DATA (from perf record -e cpu-clock -g)")
     report = subprocess.run(
         ["perf", "report", "-i", sys.argv[1], "--no-children", "--sort", "dso,sym",
          "--stdio", "-g", "none"],

@@ -71,7 +71,16 @@ impl Settings {
     /// Reads and checks the settings, and Rocket's own configuration, from
     /// `figment`: the first problem is returned as one line naming the key.
     pub fn from_figment(figment: &Figment) -> Result<Settings, ConfigError> {
-        Config::try_from(figment)?;
+        let config = Config::try_from(figment)?;
+        // tokio panics on a runtime of zero threads of either kind.
+        for (key, threads) in [
+            ("workers", config.workers),
+            ("max_blocking", config.max_blocking),
+        ] {
+            if threads == 0 {
+                return Err(ConfigError::NoThreads(key));
+            }
+        }
         let settings: Settings = figment.extract()?;
         if !settings.static_dir.is_dir() {
             return Err(ConfigError::MissingStaticDir(settings.static_dir));
@@ -155,6 +164,9 @@ pub enum ConfigError {
     Invalid(Box<figment::Error>),
     /// `static_dir` is not a directory.
     MissingStaticDir(PathBuf),
+    /// `workers` or `max_blocking` is 0: the runtime needs at least one
+    /// thread of each kind.
+    NoThreads(&'static str),
 }
 
 impl fmt::Display for ConfigError {
@@ -169,6 +181,12 @@ impl fmt::Display for ConfigError {
                 }
                 None => write!(f, "invalid configuration"),
             },
+            ConfigError::NoThreads(key) => {
+                write!(
+                    f,
+                    "invalid configuration: {key} is 0, it must be at least 1"
+                )
+            }
             ConfigError::MissingStaticDir(dir) => write!(
                 f,
                 "invalid configuration: static_dir {:?} is not a directory (relative to the working directory)",

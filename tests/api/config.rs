@@ -128,3 +128,16 @@ fn a_port_that_is_not_a_number_is_refused_naming_the_key() {
         "invalid configuration: invalid type: found string \"abc\", expected u16 for key \"global.port\" in (&str, &str)"
     );
 }
+
+/// tokio would panic on a runtime without threads of either kind.
+#[test]
+fn zero_workers_or_blocking_threads_are_refused_naming_the_key() {
+    for key in ["workers", "max_blocking"] {
+        let figment = profile("debug").merge((key, 0));
+        let error = unauthorized::custom(figment).expect_err("0 threads");
+        assert_eq!(
+            error.to_string(),
+            format!("invalid configuration: {key} is 0, it must be at least 1")
+        );
+    }
+}

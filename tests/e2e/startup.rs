@@ -21,6 +21,14 @@ fn bad_configuration_stops_start_up_with_one_line_and_exit_status_1() {
             [("ROCKET_WORKERS", "many")],
             r#"error: invalid configuration: invalid type: found string "many", expected usize for key "WORKERS" in `ROCKET_` environment variable(s)"#,
         ),
+        (
+            [("ROCKET_WORKERS", "0")],
+            "error: invalid configuration: workers is 0, it must be at least 1",
+        ),
+        (
+            [("ROCKET_MAX_BLOCKING", "0")],
+            "error: invalid configuration: max_blocking is 0, it must be at least 1",
+        ),
     ] {
         let (code, stderr) = run_to_exit(&vars);
         assert_eq!(code, Some(1), "{vars:?}");
