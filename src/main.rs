@@ -1,6 +1,7 @@
 //! The service's binary: builds the rocket, serves it, and turns every way
 //! that can fail into one line on stderr and a non-zero exit.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
@@ -41,7 +42,10 @@ fn main() -> ExitCode {
 fn listening_line() -> AdHoc {
     AdHoc::on_liftoff("Listening line", |rocket| {
         Box::pin(async move {
-            println!("listening on http://{}", address(rocket.config()));
+            // Like Rocket's own log, a closed stdout (`| head -1`) must not
+            // stop the server: `println!` would panic.
+            let line = format!("listening on http://{}\n", address(rocket.config()));
+            let _ = std::io::stdout().write_all(line.as_bytes());
         })
     })
 }

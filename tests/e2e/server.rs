@@ -22,7 +22,7 @@ pub const INVALID_TOKEN: &str = r#"Bearer realm="example", error="invalid_token"
 /// The binary with an empty environment but for a loopback address, an
 /// ephemeral port and `vars`: the `ROCKET_*` variables of whoever runs the
 /// tests must not change what they prove.
-fn command(program: &str, vars: &[(&str, &str)]) -> Command {
+pub fn command(program: &str, vars: &[(&str, &str)]) -> Command {
     let mut command = Command::new(program);
     command
         .env_clear()

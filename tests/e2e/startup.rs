@@ -1,6 +1,12 @@
 //! Start-up: what the configuration says, and how the binary refuses a bad one.
 
-use crate::server::{Server, run_to_exit};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::Stdio;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::server::{Answer, BINARY, NO_CREDENTIALS, PATIENCE, Server, command, run_to_exit};
 
 #[test]
 fn bad_configuration_stops_start_up_with_one_line_and_exit_status_1() {
@@ -60,4 +66,53 @@ fn the_realm_variable_is_taken_verbatim_even_when_it_looks_like_data() {
         assert_eq!(answer.status_line, "HTTP/1.1 401 Unauthorized");
         assert_eq!(answer.header("www-authenticate"), Some(challenge.as_str()));
     }
+}
+
+/// `unauthorized | head -1`: once the reader is gone, the service keeps
+/// serving in the release profile, which logs nothing but its first line.
+#[test]
+fn a_closed_stdout_does_not_stop_the_release_server() {
+    // A free port, found by binding one and letting it go: the service's
+    // "listening on" line cannot be read here, since its stdout is closed.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+        .port()
+        .to_string();
+    let mut child = command(
+        BINARY,
+        &[("ROCKET_PROFILE", "release"), ("ROCKET_PORT", &port)],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("the binary starts");
+    drop(child.stdout.take());
+    let address = format!("127.0.0.1:{port}");
+    let deadline = Instant::now() + PATIENCE;
+    let mut stream = loop {
+        match TcpStream::connect(&address) {
+            Ok(stream) => break stream,
+            Err(e) => {
+                let exited = child.try_wait().expect("the child can be waited for");
+                assert!(exited.is_none(), "the server exited: {exited:?}");
+                assert!(Instant::now() < deadline, "the server never listened: {e}");
+                thread::sleep(Duration::from_millis(20));
+            }
+        }
+    };
+    stream
+        .set_read_timeout(Some(PATIENCE))
+        .expect("a read timeout");
+    stream
+        .write_all(b"GET /example HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .expect("the request is sent");
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .expect("the answer arrives");
+    let _ = child.kill();
+    let output = child.wait_with_output().expect("the child is reaped");
+    Answer::parse(&answer).assert_unauthorized(NO_CREDENTIALS);
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
 }
