@@ -2,9 +2,7 @@
 //! layer named beside it, exactly as pinned here; after each one the server
 //! still answers `/example`.
 
-use std::io::{Read, Write};
-
-use crate::server::{NO_CREDENTIALS, Server};
+use crate::server::{Answer, NO_CREDENTIALS, Server};
 
 /// hyper's own answer to a request it cannot parse: no catcher, no fairing,
 /// no body, and the connection closed.
@@ -12,13 +10,11 @@ fn hyper_answer(status: &str) -> String {
     format!("HTTP/1.1 {status}\r\nconnection: close\r\ncontent-length: 0\r\ndate: ")
 }
 
-/// Sends `raw` on a new connection and reads until the server closes it.
-fn send_raw(server: &Server, raw: &[u8]) -> String {
-    let mut stream = server.connect();
-    stream.write_all(raw).expect("the request is sent");
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).expect("the server closes");
-    String::from_utf8(answer).expect("the answer is UTF-8")
+/// After a bad request, the server still answers `/example` as ever.
+fn assert_still_serving(server: &Server) {
+    server
+        .exchange("GET", "/example", &[])
+        .assert_unauthorized(NO_CREDENTIALS);
 }
 
 #[test]
@@ -47,14 +43,12 @@ fn malformed_requests_get_hypers_empty_400_or_431_and_a_closed_connection() {
             "431 Request Header Fields Too Large",
         ),
     ] {
-        let answer = send_raw(&server, raw.as_bytes());
+        let answer = server.send_raw(raw.as_bytes());
         let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
         assert!(head.starts_with(&hyper_answer(status)), "{case}: {answer:?}");
         assert_eq!(head.lines().count(), 4, "{case}: {answer:?}");
         assert_eq!(body, "", "{case}");
-        server
-            .exchange("GET", "/example", &[])
-            .assert_unauthorized(NO_CREDENTIALS);
+        assert_still_serving(&server);
     }
 }
 
@@ -63,16 +57,13 @@ fn malformed_requests_get_hypers_empty_400_or_431_and_a_closed_connection() {
 #[test]
 fn content_length_with_transfer_encoding_is_read_as_chunked_and_the_connection_closed() {
     let server = Server::start("release", &[]);
-    let answer = send_raw(
-        &server,
+    let answer = server.send_raw(
         b"POST /example HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
     );
-    let answer = crate::server::Answer::parse(&answer);
+    let answer = Answer::parse(&answer);
     assert_eq!(answer.header("connection"), Some("close"));
     answer.assert_unauthorized(NO_CREDENTIALS);
-    server
-        .exchange("GET", "/example", &[])
-        .assert_unauthorized(NO_CREDENTIALS);
+    assert_still_serving(&server);
 }
 
 /// Rocket knows nine methods; any other is routed to the 400 catcher as a
@@ -87,7 +78,5 @@ fn an_unknown_method_is_a_json_400_without_shield_headers() {
     assert_eq!(answer.header("vary"), Some("Accept"));
     assert_eq!(answer.header("x-content-type-options"), None);
     assert_eq!(answer.body, r#"{"message":"Bad Request"}"#);
-    server
-        .exchange("GET", "/example", &[])
-        .assert_unauthorized(NO_CREDENTIALS);
+    assert_still_serving(&server);
 }

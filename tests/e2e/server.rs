@@ -189,38 +189,55 @@ impl Server {
         (status, stderr)
     }
 
-    /// A new connection to the server, with [`PATIENCE`] on every read and
-    /// write.
+    /// A new connection to the server: see [`connect`].
     pub fn connect(&self) -> TcpStream {
-        let stream = TcpStream::connect(&self.address).expect("the server accepts");
-        stream
-            .set_read_timeout(Some(PATIENCE))
-            .expect("a read timeout");
-        stream
-            .set_write_timeout(Some(PATIENCE))
-            .expect("a write timeout");
-        stream
+        connect(&self.address)
+    }
+
+    /// Sends `raw` on a new connection: see [`send_raw`].
+    pub fn send_raw(&self, raw: &[u8]) -> String {
+        send_raw(&self.address, raw)
     }
 
     /// Sends `method path` with `headers` on a new connection, and reads the
     /// answer until the server closes it (`Connection: close`).
     pub fn exchange(&self, method: &str, path: &str, headers: &[&str]) -> Answer {
-        let mut request = format!("{method} {path} HTTP/1.1\r\nHost: x\r\n");
-        for header in headers {
-            request.push_str(header);
-            request.push_str("\r\n");
-        }
-        request.push_str("Connection: close\r\n\r\n");
-        let mut stream = self.connect();
-        stream
-            .write_all(request.as_bytes())
-            .expect("the request is sent");
-        let mut answer = String::new();
-        stream
-            .read_to_string(&mut answer)
-            .expect("the answer arrives");
-        Answer::parse(&answer)
+        Answer::parse(&self.send_raw(request(method, path, headers).as_bytes()))
     }
+}
+
+/// A new connection to `address`, with [`PATIENCE`] on every read and write.
+pub fn connect(address: &str) -> TcpStream {
+    let stream = TcpStream::connect(address).expect("the server accepts");
+    stream
+        .set_read_timeout(Some(PATIENCE))
+        .expect("a read timeout");
+    stream
+        .set_write_timeout(Some(PATIENCE))
+        .expect("a write timeout");
+    stream
+}
+
+/// Sends `raw` to `address` on a new connection and reads until the server
+/// closes it: whatever came back, as text.
+pub fn send_raw(address: &str, raw: &[u8]) -> String {
+    let mut stream = connect(address);
+    stream.write_all(raw).expect("the request is sent");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).expect("the server closes");
+    String::from_utf8(answer).expect("the answer is UTF-8")
+}
+
+/// An HTTP/1.1 request for `method path` with `headers`, closing the
+/// connection after its answer.
+pub fn request(method: &str, path: &str, headers: &[&str]) -> String {
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: x\r\n");
+    for header in headers {
+        request.push_str(header);
+        request.push_str("\r\n");
+    }
+    request.push_str("Connection: close\r\n\r\n");
+    request
 }
 
 impl Drop for Server {

@@ -1,12 +1,13 @@
 //! Start-up: what the configuration says, and how the binary refuses a bad one.
 
-use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::Stdio;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::server::{Answer, BINARY, NO_CREDENTIALS, PATIENCE, Server, command, run_to_exit};
+use crate::server::{
+    Answer, BINARY, NO_CREDENTIALS, PATIENCE, Server, command, request, run_to_exit, send_raw,
+};
 
 #[test]
 fn bad_configuration_stops_start_up_with_one_line_and_exit_status_1() {
@@ -90,9 +91,10 @@ fn a_closed_stdout_does_not_stop_the_release_server() {
     drop(child.stdout.take());
     let address = format!("127.0.0.1:{port}");
     let deadline = Instant::now() + PATIENCE;
-    let mut stream = loop {
+    // Waits until the server accepts: it cannot say so on its stdout.
+    loop {
         match TcpStream::connect(&address) {
-            Ok(stream) => break stream,
+            Ok(_) => break,
             Err(e) => {
                 let exited = child.try_wait().expect("the child can be waited for");
                 assert!(exited.is_none(), "the server exited: {exited:?}");
@@ -100,17 +102,8 @@ fn a_closed_stdout_does_not_stop_the_release_server() {
                 thread::sleep(Duration::from_millis(20));
             }
         }
-    };
-    stream
-        .set_read_timeout(Some(PATIENCE))
-        .expect("a read timeout");
-    stream
-        .write_all(b"GET /example HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .expect("the request is sent");
-    let mut answer = String::new();
-    stream
-        .read_to_string(&mut answer)
-        .expect("the answer arrives");
+    }
+    let answer = send_raw(&address, request("GET", "/example", &[]).as_bytes());
     let _ = child.kill();
     let output = child.wait_with_output().expect("the child is reaped");
     Answer::parse(&answer).assert_unauthorized(NO_CREDENTIALS);

@@ -11,7 +11,7 @@ use crate::server::{Answer, Body, INVALID_TOKEN, NO_CREDENTIALS, Server, UNAUTHO
 
 /// The `i`th request of a sequence: methods and credentials vary, so that
 /// an answer out of order shows.
-fn request(i: usize) -> (String, bool, &'static str) {
+fn nth_request(i: usize) -> (String, bool, &'static str) {
     let head = i % 3 == 1;
     let method = ["GET", "HEAD", "POST"][i % 3];
     let (authorization, challenge) = if i % 2 == 0 {
@@ -25,7 +25,7 @@ fn request(i: usize) -> (String, bool, &'static str) {
 
 fn assert_answers_each_in_turn(reader: &mut BufReader<TcpStream>, range: std::ops::Range<usize>) {
     for i in range {
-        let (_, head, challenge) = request(i);
+        let (_, head, challenge) = nth_request(i);
         let body = if head {
             Body::HeadOf(UNAUTHORIZED)
         } else {
@@ -44,7 +44,7 @@ fn one_connection_is_kept_alive_across_many_requests() {
     let mut reader = BufReader::new(stream.try_clone().expect("a second handle"));
     for i in 0..300 {
         stream
-            .write_all(request(i).0.as_bytes())
+            .write_all(nth_request(i).0.as_bytes())
             .expect("the request is sent");
         assert_answers_each_in_turn(&mut reader, i..i + 1);
     }
@@ -55,7 +55,7 @@ fn pipelined_requests_are_answered_in_order() {
     let server = Server::start("release", &[]);
     let mut stream = server.connect();
     let mut reader = BufReader::new(stream.try_clone().expect("a second handle"));
-    let all: String = (0..100).map(|i| request(i).0).collect();
+    let all: String = (0..100).map(|i| nth_request(i).0).collect();
     stream
         .write_all(all.as_bytes())
         .expect("the requests are sent");
@@ -138,7 +138,7 @@ fn many_concurrent_connections_get_the_exact_401_every_time() {
                 let mut stream = server.connect();
                 let mut reader = BufReader::new(stream.try_clone().expect("a second handle"));
                 for batch in (0..REQUESTS).step_by(20) {
-                    let requests: String = (batch..batch + 20).map(|i| request(i).0).collect();
+                    let requests: String = (batch..batch + 20).map(|i| nth_request(i).0).collect();
                     stream
                         .write_all(requests.as_bytes())
                         .expect("the requests are sent");
