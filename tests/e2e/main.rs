@@ -7,6 +7,8 @@ mod curl;
 mod idle;
 mod lifecycle;
 mod log;
+mod nginx;
+mod proxy;
 mod server;
 mod startup;
 mod tcp;

@@ -1,0 +1,539 @@
+//! The deployment behind nginx (`deploy/`), over HTTPS: the contract through
+//! the proxy, nginx's own errors as JSON, slow clients, the per-client limit,
+//! and an instance that dies or drains under load. Ignored by a plain
+//! `cargo test`; asked to run without nginx, each fails with the install
+//! line.
+
+use std::io::{BufReader, Write};
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::proxy::{Connector, Proxy, Tls, read_to_close, through_nginx};
+use crate::server::{
+    Answer, Body, INVALID_TOKEN, NO_CREDENTIALS, PATIENCE, UNAUTHORIZED, UNAUTHORIZED_PROBLEM,
+};
+
+/// Checks that `answer` is one of nginx's own errors: `status_line`, JSON
+/// of the contract's shape with `message`, and no other header but nginx's.
+fn assert_nginx_error(answer: Answer, status_line: &str, message: &str) {
+    let answer = through_nginx(answer);
+    let body = format!(r#"{{"message":"{message}"}}"#);
+    let length = body.len().to_string();
+    let mut headers: Vec<(&str, &str)> = answer
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .filter(|(name, _)| !matches!(*name, "date" | "connection"))
+        .collect();
+    headers.sort();
+    assert_eq!(answer.status_line, status_line, "{answer:#?}");
+    let expected = [
+        ("content-length", length.as_str()),
+        ("content-type", "application/json"),
+    ];
+    assert_eq!(headers, expected, "{answer:#?}");
+    assert_eq!(answer.body, body, "{answer:#?}");
+}
+
+#[test]
+#[ignore = "needs nginx: apt-get install nginx"]
+fn the_contract_holds_through_nginx_over_https() {
+    let proxy = Proxy::start(&[]);
+    // curl picks HTTP/2 by ALPN, as browsers do; and HTTP/1.1 when asked.
+    for version in ["--http2", "--http1.1"] {
+        for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
+            through_nginx(proxy.curl(&[version, "-X", method], "/example"))
+                .assert_unauthorized(NO_CREDENTIALS);
+        }
+        let bearer = proxy.curl(&[version, "-H", "Authorization: Bearer abc"], "/example");
+        through_nginx(bearer).assert_unauthorized(INVALID_TOKEN);
+        let problem = ["-H", "Accept: application/problem+json"];
+        through_nginx(proxy.curl(&[&[version][..], &problem].concat(), "/example"))
+            .assert_unauthorized_as(
+                NO_CREDENTIALS,
+                "application/problem+json",
+                Body::Full(UNAUTHORIZED_PROBLEM),
+            );
+        through_nginx(proxy.curl(&[version, "-I"], "/example")).assert_unauthorized_as(
+            NO_CREDENTIALS,
+            "application/json",
+            Body::HeadOf(UNAUTHORIZED),
+        );
+        let missing = through_nginx(proxy.curl(&[version], "/nothing"));
+        assert!(missing.status_line.contains(" 404 "), "{missing:#?}");
+        assert_eq!(missing.header("content-type"), Some("application/json"));
+        assert_eq!(missing.body, r#"{"message":"Not Found"}"#);
+    }
+    // And over rustls, a request written by hand.
+    let post = proxy.send_raw(post_example("a=b").as_bytes());
+    through_nginx(Answer::parse(&post)).assert_unauthorized(NO_CREDENTIALS);
+}
+
+#[test]
+#[ignore = "needs nginx: apt-get install nginx"]
+fn nginx_answers_its_own_errors_as_json() {
+    let mut proxy = Proxy::start(&[]);
+    // No Host header; a header line without a colon.
+    let no_host = proxy.send_raw(b"GET /example HTTP/1.1\r\n\r\n");
+    assert_nginx_error(
+        Answer::parse(&no_host),
+        "HTTP/1.1 400 Bad Request",
+        "Bad Request",
+    );
+    let no_colon = proxy.send_raw(b"GET /example HTTP/1.1\r\nHost: x\r\nNo colon\r\n\r\n");
+    assert_nginx_error(
+        Answer::parse(&no_colon),
+        "HTTP/1.1 400 Bad Request",
+        "Bad Request",
+    );
+    // Plain HTTP on the TLS port (nginx's 497) and a head too large (494).
+    let plain =
+        crate::server::send_raw(&proxy.address, b"GET /example HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_nginx_error(
+        Answer::parse(&plain),
+        "HTTP/1.1 400 Bad Request",
+        "Bad Request",
+    );
+    let huge = format!("X-Huge: {}", "a".repeat(64 * 1024));
+    let huge = proxy.exchange("GET", "/example", &[&huge]);
+    assert_nginx_error(huge, "HTTP/1.1 400 Bad Request", "Bad Request");
+    // nginx refuses TRACE itself, before any location; CONNECT too.
+    for method in ["TRACE", "CONNECT"] {
+        let answer = proxy.exchange(method, "/example", &[]);
+        assert_nginx_error(answer, "HTTP/1.1 405 Not Allowed", "Method Not Allowed");
+    }
+    // Both instances stopped (SIGSTOP): they accept and never answer.
+    for instance in proxy.instances.iter().flatten() {
+        instance.signal("STOP");
+    }
+    let silent = proxy.exchange("GET", "/example", &[]);
+    assert_nginx_error(silent, "HTTP/1.1 504 Gateway Time-out", "Gateway Timeout");
+    // Both instances gone: nothing to connect to.
+    for index in 0..2 {
+        let instance = proxy.take_instance(index);
+        instance.signal("KILL");
+        instance.wait_for_exit();
+    }
+    let gone = proxy.exchange("GET", "/example", &[]);
+    assert_nginx_error(gone, "HTTP/1.1 502 Bad Gateway", "Bad Gateway");
+    // The same over HTTP/2.
+    let gone = proxy.curl(&["--http2"], "/example");
+    assert_nginx_error(gone, "HTTP/2 502 ", "Bad Gateway");
+}
+
+/// The decision README.md states: a body over `--max-body` (64 KiB) is
+/// refused by nginx with the JSON 413 before any of it is read, and nothing
+/// reaches an instance; a smaller one is forwarded and gets the 401.
+#[test]
+#[ignore = "needs nginx: apt-get install nginx"]
+fn a_very_large_post_gets_the_json_413_before_its_body_is_sent() {
+    let proxy = Proxy::start(&[]);
+    let too_large = "HTTP/1.1 413 Request Entity Too Large";
+    // Only the head of a gigabyte POST is sent, and the answer comes.
+    let mut tls = BufReader::new(proxy.connect());
+    tls.get_mut()
+        .write_all(b"POST /example HTTP/1.1\r\nHost: x\r\nContent-Length: 1073741824\r\n\r\n")
+        .expect("the head is sent");
+    let answer = Answer::read_from(&mut tls, false);
+    assert_nginx_error(answer, too_large, "Payload Too Large");
+    // nginx logs a request once its client has left.
+    drop(tls);
+    // Chunked, the size is known only once 64 KiB have come.
+    let mut tls = BufReader::new(proxy.connect());
+    let head = "POST /example HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let chunk = format!("{:x}\r\n{}\r\n", 16 * 1024, "a".repeat(16 * 1024));
+    tls.get_mut()
+        .write_all(head.as_bytes())
+        .expect("the head is sent");
+    for _ in 0..5 {
+        tls.get_mut()
+            .write_all(chunk.as_bytes())
+            .expect("a chunk is sent");
+    }
+    let answer = Answer::read_from(&mut tls, false);
+    assert_nginx_error(answer, too_large, "Payload Too Large");
+    drop(tls);
+    // Exactly 64 KiB: forwarded whole, and refused by the guard.
+    let post = proxy.send_raw(post_example(&"a".repeat(64 * 1024)).as_bytes());
+    through_nginx(Answer::parse(&post)).assert_unauthorized(NO_CREDENTIALS);
+    let log = proxy.wait_for_access_log(3);
+    let forwarded = log.lines().filter(|line| !line.contains(" upstream=- "));
+    assert_eq!(
+        forwarded.count(),
+        1,
+        "only the last POST reached an instance:\n{log}"
+    );
+}
+
+#[test]
+#[ignore = "needs nginx: apt-get install nginx"]
+fn both_instances_receive_requests() {
+    let proxy = Proxy::start(&[]);
+    let mut tls = BufReader::new(proxy.connect());
+    for _ in 0..20 {
+        let answer = get_example(&mut tls);
+        assert_eq!(answer.status_line, "HTTP/1.1 401 Unauthorized");
+    }
+    let log = proxy.access_log();
+    for upstream in &proxy.upstreams {
+        let served = log.lines().filter(|line| served_by(line) == Some(upstream));
+        assert!(served.count() >= 5, "{upstream} served few of:\n{log}");
+    }
+}
+
+/// A client that stops halfway through its request head, or its body, or
+/// never sends a byte, is disconnected without an answer once the timeout
+/// (2 s in the tests) passes. nginx logs a 408 and sends nothing.
+#[test]
+#[ignore = "needs nginx: apt-get install nginx"]
+fn slow_clients_are_disconnected_by_the_timeouts() {
+    let proxy = Proxy::start(&[]);
+    let mut half_head = proxy.connect();
+    half_head
+        .write_all(b"GET /example HTTP/1.1\r\nHost: x\r\n")
+        .expect("half a head is sent");
+    let mut half_body = proxy.connect();
+    half_body
+        .write_all(b"POST /example HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+        .expect("a head and part of a body are sent");
+    let start = Instant::now();
+    assert_eq!(read_to_close(&mut half_head), "");
+    assert_eq!(read_to_close(&mut half_body), "");
+    eprintln!("half-sent head and body closed after {:?}", start.elapsed());
+    // A TCP client that never starts TLS.
+    let mut silent = crate::server::connect(&proxy.address);
+    let mut nothing = Vec::new();
+    let read = std::io::Read::read_to_end(&mut silent, &mut nothing);
+    assert!(read.is_ok() && nothing.is_empty(), "{read:?} {nothing:?}");
+    let log = proxy.access_log();
+    assert_eq!(
+        log.lines().filter(|l| l.contains("\" 408 0 ")).count(),
+        2,
+        "{log}"
+    );
+}
+
+/// Hundreds of clients, each from its own loopback address so that a
+/// per-client limit cannot tell them apart, each holding half a request:
+/// a fresh request still gets its 401, and each of them is disconnected.
+#[test]
+#[ignore = "needs nginx: apt-get install nginx"]
+fn hundreds_of_half_sent_requests_do_not_stop_a_fresh_one() {
+    const CLIENTS: u32 = 300;
+    let proxy = Proxy::start(&["--header-timeout", "5s"]);
+    let opening = Instant::now();
+    let mut slow: Vec<(Tls, Instant)> = (0..CLIENTS)
+        .map(|n| {
+            let source = Ipv4Addr::from(u32::from(Ipv4Addr::new(127, 0, 0, 2)) + n);
+            let mut tls = proxy.connector().connect_from(source);
+            tls.write_all(b"GET /example HTTP/1.1\r\nHost: x\r\nAccept: ")
+                .expect("half a head is sent");
+            (tls, Instant::now())
+        })
+        .collect();
+    let opened = opening.elapsed();
+    let fresh = Instant::now();
+    through_nginx(proxy.curl(&[], "/example")).assert_unauthorized(NO_CREDENTIALS);
+    let (fresh, answered) = (fresh.elapsed(), Instant::now());
+    let mut held = Vec::new();
+    for (tls, sent) in &mut slow {
+        assert_eq!(read_to_close(tls), "", "a slow client got an answer");
+        let closed = Instant::now();
+        assert!(
+            closed > answered,
+            "a slow client was gone before the fresh request"
+        );
+        held.push(closed - *sent);
+    }
+    held.sort();
+    eprintln!(
+        "{CLIENTS} half-sent TLS clients opened in {opened:?}; a fresh request answered in \
+         {fresh:?}; each held for {:?} to {:?} (header timeout 5 s)",
+        held[0],
+        held[held.len() - 1]
+    );
+}
+
+/// With `--per-client 2`, a third request in progress from one address gets
+/// the JSON 429, another address is served, and a finished request frees
+/// its place.
+#[test]
+#[ignore = "needs nginx: apt-get install nginx"]
+fn the_per_client_limit_refuses_one_request_too_many_with_json_429() {
+    let proxy = Proxy::start(&["--per-client", "2", "--body-timeout", "30s"]);
+    // Two uploads in progress: nginx's "100 Continue" proves that each
+    // has passed the limit and is waiting for its body.
+    let mut uploads: Vec<BufReader<Tls>> = (0..2)
+        .map(|_| {
+            let mut tls = BufReader::new(proxy.connect());
+            tls.get_mut()
+                .write_all(
+                    b"POST /example HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\
+                      Expect: 100-continue\r\n\r\n",
+                )
+                .expect("the head is sent");
+            let continued = Answer::read_from(&mut tls, true);
+            assert_eq!(continued.status_line, "HTTP/1.1 100 Continue");
+            tls
+        })
+        .collect();
+    let refused = proxy.exchange("GET", "/example", &[]);
+    assert_nginx_error(
+        refused,
+        "HTTP/1.1 429 Too Many Requests",
+        "Too Many Requests",
+    );
+    let mut other = BufReader::new(proxy.connector().connect_from(Ipv4Addr::new(127, 0, 0, 2)));
+    assert_eq!(
+        get_example(&mut other).status_line,
+        "HTTP/1.1 401 Unauthorized"
+    );
+    // One upload ends; its place is free once nginx has logged it.
+    let mut upload = uploads.pop().expect("two uploads");
+    upload
+        .get_mut()
+        .write_all(b"a=b")
+        .expect("the body is sent");
+    through_nginx(Answer::read_from(&mut upload, false)).assert_unauthorized(NO_CREDENTIALS);
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let answer = proxy.exchange("GET", "/example", &[]);
+        if answer.status_line == "HTTP/1.1 401 Unauthorized" {
+            break;
+        }
+        assert_nginx_error(
+            answer,
+            "HTTP/1.1 429 Too Many Requests",
+            "Too Many Requests",
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the finished upload's place stays taken"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+#[ignore = "needs nginx: apt-get install nginx"]
+fn a_killed_instance_costs_no_request_and_gets_traffic_again_once_back() {
+    let mut proxy = Proxy::start(&[]);
+    let load = Load::start(&proxy);
+    load.wait_for(300);
+    let killed = proxy.take_instance(0);
+    killed.signal("KILL");
+    killed.wait_for_exit();
+    let at_kill = load.done();
+    load.wait_for(at_kill + 600);
+    let log_before = proxy.access_log().len();
+    proxy.restart_instance(0);
+    let back = Instant::now();
+    let deadline = back + PATIENCE;
+    while !proxy.access_log()[log_before..]
+        .lines()
+        .any(|line| served_by(line) == Some(&proxy.upstreams[0]))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the instance got no traffic again"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let back = back.elapsed();
+    let report = load.finish();
+    report.assert_no_failure();
+    eprintln!(
+        "killed mid-load: {} requests, none failed, {} retried on the other instance, \
+         slowest {:?}; served again {back:?} after restart (fail_timeout 1 s)",
+        report.requests,
+        retried(&proxy.access_log()),
+        report.slowest
+    );
+}
+
+#[test]
+#[ignore = "needs nginx: apt-get install nginx"]
+fn sigterm_drains_an_instance_behind_nginx_without_a_failed_request() {
+    let mut proxy = Proxy::start(&[]);
+    let load = Load::start(&proxy);
+    load.wait_for(300);
+    let draining = proxy.take_instance(0);
+    draining.signal("TERM");
+    let (status, stderr) = draining.wait_for_exit();
+    assert!(status.success(), "{status}: {stderr}");
+    let at_exit = load.done();
+    load.wait_for(at_exit + 300);
+    let report = load.finish();
+    report.assert_no_failure();
+    eprintln!(
+        "drained mid-load: {} requests, none failed, {} retried on the other instance, \
+         slowest {:?}",
+        report.requests,
+        retried(&proxy.access_log()),
+        report.slowest
+    );
+}
+
+/// Sends `GET /example` on an open keep-alive connection and reads the
+/// answer.
+fn get_example(tls: &mut BufReader<Tls>) -> Answer {
+    tls.get_mut()
+        .write_all(b"GET /example HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .expect("the request is sent");
+    Answer::read_from(tls, false)
+}
+
+/// `POST /example` with `body`, closing the connection after the answer.
+fn post_example(body: &str) -> String {
+    let length = body.len();
+    format!(
+        "POST /example HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n{body}"
+    )
+}
+
+/// The instance that gave the final answer to the request an access-log
+/// line records: the last of `upstream=a, b`.
+fn served_by(line: &str) -> Option<&str> {
+    let upstreams = line
+        .split(" upstream=")
+        .nth(1)?
+        .split(" upstream_status=")
+        .next()?;
+    upstreams.rsplit(", ").next()
+}
+
+/// How many requests of the access log went to more than one instance.
+fn retried(log: &str) -> usize {
+    log.lines()
+        .filter(|line| {
+            line.split(" upstream=")
+                .nth(1)
+                .is_some_and(|u| u.contains(", "))
+        })
+        .count()
+}
+
+/// A bounded load of `GET /example` over four keep-alive connections, each
+/// answer checked; it stops when told, or after [`Load::MAX`] requests.
+struct Load {
+    done: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    failures: Arc<Mutex<Vec<String>>>,
+    clients: Vec<JoinHandle<Duration>>,
+}
+
+/// What a load saw.
+struct Report {
+    requests: usize,
+    failures: Vec<String>,
+    slowest: Duration,
+}
+
+impl Report {
+    fn assert_no_failure(&self) {
+        assert!(self.failures.is_empty(), "{:#?}", self.failures);
+    }
+}
+
+impl Load {
+    const MAX: usize = 50_000;
+    const CLIENTS: usize = 4;
+
+    fn start(proxy: &Proxy) -> Load {
+        let done = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let failures = Arc::new(Mutex::new(Vec::new()));
+        let clients = (0..Load::CLIENTS)
+            .map(|_| {
+                let connector = proxy.connector();
+                let (done, stop, failures) = (done.clone(), stop.clone(), failures.clone());
+                std::thread::spawn(move || client(&connector, &done, &stop, &failures))
+            })
+            .collect();
+        Load {
+            done,
+            stop,
+            failures,
+            clients,
+        }
+    }
+
+    fn done(&self) -> usize {
+        self.done.load(Ordering::SeqCst)
+    }
+
+    /// Waits until `count` requests have been answered.
+    fn wait_for(&self, count: usize) {
+        let deadline = Instant::now() + PATIENCE;
+        while self.done() < count {
+            assert!(self.done() < Load::MAX, "the load ended early");
+            assert!(
+                Instant::now() < deadline,
+                "{} requests, not {count}",
+                self.done()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn finish(self) -> Report {
+        self.stop.store(true, Ordering::SeqCst);
+        let slowest = self
+            .clients
+            .into_iter()
+            .map(|client| client.join().expect("a load client ran to its end"))
+            .max()
+            .unwrap_or_default();
+        let failures = std::mem::take(&mut *self.failures.lock().expect("no client panicked"));
+        Report {
+            requests: self.done.load(Ordering::SeqCst),
+            failures,
+            slowest,
+        }
+    }
+}
+
+/// One load client: a keep-alive connection, opened again when nginx
+/// closes it (after `keepalive_requests`, 1000). Any answer but the exact
+/// 401 is a failure; so is a connection that breaks mid-answer.
+fn client(
+    connector: &Connector,
+    done: &AtomicUsize,
+    stop: &AtomicBool,
+    failures: &Mutex<Vec<String>>,
+) -> Duration {
+    let mut slowest = Duration::ZERO;
+    let mut tls = BufReader::new(connector.connect());
+    while !stop.load(Ordering::SeqCst) && done.load(Ordering::SeqCst) < Load::MAX {
+        let start = Instant::now();
+        let answer =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| get_example(&mut tls)));
+        slowest = slowest.max(start.elapsed());
+        match answer {
+            Ok(answer)
+                if answer.status_line == "HTTP/1.1 401 Unauthorized"
+                    && answer.body == UNAUTHORIZED =>
+            {
+                done.fetch_add(1, Ordering::SeqCst);
+                if answer.header("connection") == Some("close") {
+                    tls = BufReader::new(connector.connect());
+                }
+            }
+            Ok(answer) => failures
+                .lock()
+                .expect("a lock")
+                .push(format!("{answer:#?}")),
+            Err(_) => {
+                failures
+                    .lock()
+                    .expect("a lock")
+                    .push("a broken connection".into());
+                tls = BufReader::new(connector.connect());
+            }
+        }
+    }
+    slowest
+}

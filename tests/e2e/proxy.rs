@@ -1,0 +1,369 @@
+//! The deployment README.md describes, for real: two instances of the binary
+//! in the release profile on ephemeral loopback ports, and nginx in front of
+//! them with the configuration `deploy/render-nginx` prints, in the
+//! foreground, inside a temporary prefix of its own (pid file, logs,
+//! temporary files), with a throwaway certificate made by `openssl`.
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+use socket2::{Domain, Socket, Type};
+use tempfile::TempDir;
+
+use crate::server::{Answer, PATIENCE, Server, request};
+
+pub const NEEDS_NGINX: &str = "needs nginx: apt-get install nginx";
+const NEEDS_OPENSSL: &str = "needs openssl: apt-get install openssl";
+const RENDER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/render-nginx");
+
+/// The renderer's options every test starts from: timeouts small enough
+/// that a test sees them fire, an instance out of rotation for a second.
+const TEST_SETTINGS: [&str; 8] = [
+    "--header-timeout",
+    "2s",
+    "--body-timeout",
+    "2s",
+    "--upstream-timeout",
+    "2s",
+    "--fail-timeout",
+    "1s",
+];
+
+/// An HTTPS connection to the proxy, through rustls.
+pub type Tls = StreamOwned<ClientConnection, TcpStream>;
+
+/// Two instances and nginx in front of them. Dropping it stops all three
+/// and removes the prefix, also when a test fails.
+pub struct Proxy {
+    /// `None` while a test has an instance stopped.
+    pub instances: Vec<Option<Server>>,
+    /// The instances' addresses, as the upstream block names them.
+    pub upstreams: Vec<String>,
+    /// `127.0.0.1:<port>`, where nginx serves TLS.
+    pub address: String,
+    /// The certificate clients trust, in the prefix.
+    pub cert: PathBuf,
+    nginx: Child,
+    connector: Connector,
+    prefix: TempDir,
+}
+
+impl Proxy {
+    /// Starts two instances and nginx with the test settings, then `options`
+    /// for `deploy/render-nginx` (a later option wins).
+    pub fn start(options: &[&str]) -> Proxy {
+        let nginx = nginx_program();
+        let prefix = tempfile::Builder::new()
+            .prefix("unauthorized-nginx-")
+            .tempdir()
+            .expect("a temporary prefix");
+        // Started as root, nginx's workers run as nobody, and must reach
+        // the temporary directories nginx makes in here.
+        std::fs::set_permissions(prefix.path(), std::fs::Permissions::from_mode(0o755))
+            .expect("the prefix opens to nginx's workers");
+        let (cert, key) = make_certificate(prefix.path());
+        let instances: Vec<Server> = (0..2).map(|_| Server::start("release", &[])).collect();
+        let upstreams: Vec<String> = instances.iter().map(|i| i.address.clone()).collect();
+
+        // nginx cannot tell which ephemeral port it got, so a free port is
+        // handed to it; when another process takes it first, nginx says so
+        // and the next free port is tried.
+        let mut refusals = Vec::new();
+        for _ in 0..5 {
+            let address = format!("127.0.0.1:{}", free_port());
+            let config = run(Command::new(RENDER)
+                .args(["--standalone", "--listen", &address])
+                .arg("--cert")
+                .arg(&cert)
+                .arg("--key")
+                .arg(&key)
+                .args(TEST_SETTINGS)
+                .args(options)
+                .args(&upstreams));
+            std::fs::write(prefix.path().join("nginx.conf"), config)
+                .expect("nginx.conf is written");
+            // What nginx prints before it opens its error.log.
+            let stderr = prefix.path().join("stderr.log");
+            let child = Command::new(&nginx)
+                .arg("-p")
+                .arg(prefix.path())
+                .args(["-c", "nginx.conf", "-e", "stderr"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&stderr).expect("stderr.log is created"))
+                .spawn()
+                .expect(NEEDS_NGINX);
+            match wait_until_listening(child, &address, &stderr) {
+                Ok(nginx) => {
+                    return Proxy {
+                        instances: instances.into_iter().map(Some).collect(),
+                        upstreams,
+                        connector: Connector {
+                            address: address.parse().expect("an address"),
+                            tls: client_config(&cert),
+                        },
+                        address,
+                        cert,
+                        nginx,
+                        prefix,
+                    };
+                }
+                Err(stderr) if stderr.contains("Address already in use") => refusals.push(stderr),
+                Err(stderr) => panic!("nginx did not start: {stderr}"),
+            }
+        }
+        panic!("nginx found no free port in five tries: {refusals:#?}");
+    }
+
+    /// The `https://127.0.0.1:<port>` URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("https://{}{path}", self.address)
+    }
+
+    /// Runs `curl -sS -i --cacert CERT <args> URL` and parses what it
+    /// prints; curl must succeed.
+    pub fn curl(&self, args: &[&str], path: &str) -> Answer {
+        let output = run(Command::new("curl")
+            .args(["-sS", "-i", "--max-time", "30", "--cacert"])
+            .arg(&self.cert)
+            .args(args)
+            .arg(self.url(path)));
+        Answer::parse(&output)
+    }
+
+    /// What opens TLS connections to nginx, for other threads too.
+    pub fn connector(&self) -> Connector {
+        self.connector.clone()
+    }
+
+    /// A TLS connection to nginx from 127.0.0.1, handshake done.
+    pub fn connect(&self) -> Tls {
+        self.connector.connect()
+    }
+
+    /// Sends `raw` on a new TLS connection and reads until nginx closes it.
+    pub fn send_raw(&self, raw: &[u8]) -> String {
+        let mut tls = self.connect();
+        tls.write_all(raw).expect("the request is sent");
+        read_to_close(&mut tls)
+    }
+
+    /// Sends `method path` with `headers` over HTTP/1.1 on a new TLS
+    /// connection, closed after the answer.
+    pub fn exchange(&self, method: &str, path: &str, headers: &[&str]) -> Answer {
+        Answer::parse(&self.send_raw(request(method, path, headers).as_bytes()))
+    }
+
+    /// The access log: one line per request, naming the instances tried.
+    pub fn access_log(&self) -> String {
+        std::fs::read_to_string(self.prefix.path().join("access.log")).expect("the access log")
+    }
+
+    /// The access log once it has at least `lines` lines.
+    pub fn wait_for_access_log(&self, lines: usize) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let log = self.access_log();
+            if log.lines().count() >= lines {
+                return log;
+            }
+            assert!(Instant::now() < deadline, "the access log has only:\n{log}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Takes instance `index` from the proxy, for the test to stop it.
+    pub fn take_instance(&mut self, index: usize) -> Server {
+        self.instances[index]
+            .take()
+            .expect("the instance is running")
+    }
+
+    /// Starts instance `index` again on its port, where nginx looks for it.
+    pub fn restart_instance(&mut self, index: usize) {
+        let port = self.upstreams[index]
+            .rsplit_once(':')
+            .expect("host:port")
+            .1
+            .to_owned();
+        let server = Server::start("release", &[("ROCKET_PORT", &port)]);
+        self.instances[index] = Some(server);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        // SIGQUIT would wait for connections; SIGTERM is nginx's fast
+        // shutdown, which also stops the workers.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.nginx.id().to_string()])
+            .status();
+        let deadline = Instant::now() + PATIENCE;
+        while let Ok(None) = self.nginx.try_wait() {
+            if Instant::now() > deadline {
+                let _ = self.nginx.kill();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if std::thread::panicking() {
+            let errors = std::fs::read_to_string(self.prefix.path().join("error.log"));
+            eprintln!("nginx's error.log: {}", errors.unwrap_or_default());
+        }
+    }
+}
+
+/// Opens TLS connections to nginx, trusting its certificate alone.
+#[derive(Clone)]
+pub struct Connector {
+    address: SocketAddr,
+    tls: Arc<ClientConfig>,
+}
+
+impl Connector {
+    /// A TLS connection from 127.0.0.1, handshake done.
+    pub fn connect(&self) -> Tls {
+        self.connect_from(Ipv4Addr::LOCALHOST)
+    }
+
+    /// A TLS connection from `source`, any loopback address (to a
+    /// per-client limit, each is another client), handshake done.
+    pub fn connect_from(&self, source: Ipv4Addr) -> Tls {
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("a socket");
+        socket
+            .bind(&SocketAddr::from((source, 0)).into())
+            .expect("a loopback source address");
+        socket.connect(&self.address.into()).expect("nginx accepts");
+        let tcp = TcpStream::from(socket);
+        tcp.set_read_timeout(Some(PATIENCE))
+            .expect("a read timeout");
+        tcp.set_write_timeout(Some(PATIENCE))
+            .expect("a write timeout");
+        let name = ServerName::IpAddress(Ipv4Addr::LOCALHOST.into());
+        let connection =
+            ClientConnection::new(self.tls.clone(), name).expect("a TLS client connection");
+        let mut tls = StreamOwned::new(connection, tcp);
+        while tls.conn.is_handshaking() {
+            tls.conn
+                .complete_io(&mut tls.sock)
+                .expect("the TLS handshake completes");
+        }
+        tls
+    }
+}
+
+/// Everything read from `tls` until the peer closes. An nginx that closes
+/// without TLS's close_notify is a close too.
+pub fn read_to_close(tls: &mut Tls) -> String {
+    let mut answer = Vec::new();
+    match tls.read_to_end(&mut answer) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(e) => panic!("{e} after {:?}", String::from_utf8_lossy(&answer)),
+    }
+    String::from_utf8(answer).expect("the answer is UTF-8")
+}
+
+/// Checks the two headers nginx adds to every answer, `Server` without a
+/// version and HSTS, and returns the answer without them.
+pub fn through_nginx(mut answer: Answer) -> Answer {
+    assert_eq!(answer.header("server"), Some("nginx"), "{answer:#?}");
+    assert_eq!(
+        answer.header("strict-transport-security"),
+        Some("max-age=31536000"),
+        "{answer:#?}"
+    );
+    answer
+        .headers
+        .retain(|(name, _)| !matches!(name.as_str(), "server" | "strict-transport-security"));
+    answer
+}
+
+/// nginx from the PATH or from /usr/sbin, where Debian puts it and where a
+/// user's PATH often does not look.
+fn nginx_program() -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin")])
+        .map(|dir| dir.join("nginx"))
+        .find(|nginx| nginx.is_file())
+        .expect(NEEDS_NGINX)
+}
+
+/// A self-signed certificate for 127.0.0.1 and localhost, valid for a day:
+/// the paths of the certificate and of its key.
+fn make_certificate(dir: &Path) -> (PathBuf, PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let status = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:P-256", "-nodes", "-days", "1"])
+        .args(["-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect(NEEDS_OPENSSL);
+    assert!(status.success(), "openssl made no certificate");
+    (cert, key)
+}
+
+/// A client that trusts `cert` alone, speaking HTTP/1.1.
+fn client_config(cert: &Path) -> Arc<ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    let cert = CertificateDer::from_pem_file(cert).expect("the certificate reads");
+    roots.add(cert).expect("the certificate is a trust anchor");
+    let mut config = ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
+}
+
+/// A loopback port free at this moment.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// Waits until nginx accepts connections on `address`, or returns what it
+/// printed when it exits first.
+fn wait_until_listening(mut nginx: Child, address: &str, stderr: &Path) -> Result<Child, String> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if nginx.try_wait().expect("nginx can be waited for").is_some() {
+            return Err(std::fs::read_to_string(stderr).unwrap_or_default());
+        }
+        if TcpStream::connect(address).is_ok() {
+            return Ok(nginx);
+        }
+        if Instant::now() > deadline {
+            let _ = nginx.kill();
+            panic!("nginx never listened on {address}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Runs `command` to success: its stdout.
+fn run(command: &mut Command) -> String {
+    let output = command.output().expect("the command runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{command:?}: {stderr}");
+    String::from_utf8(output.stdout).expect("stdout is UTF-8")
+}
