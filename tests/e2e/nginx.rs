@@ -321,7 +321,7 @@ fn the_per_client_limit_refuses_one_request_too_many_with_json_429() {
 #[ignore = "needs nginx: apt-get install nginx"]
 fn a_killed_instance_costs_no_request_and_gets_traffic_again_once_back() {
     let mut proxy = Proxy::start(&[]);
-    let load = Load::start(&proxy);
+    let load = Load::start(&proxy, Traffic::KeepAliveGets);
     load.wait_for(300);
     let killed = proxy.take_instance(0);
     killed.signal("KILL");
@@ -358,7 +358,7 @@ fn a_killed_instance_costs_no_request_and_gets_traffic_again_once_back() {
 #[ignore = "needs nginx: apt-get install nginx"]
 fn sigterm_drains_an_instance_behind_nginx_without_a_failed_request() {
     let mut proxy = Proxy::start(&[]);
-    let load = Load::start(&proxy);
+    let load = Load::start(&proxy, Traffic::KeepAliveGets);
     load.wait_for(300);
     let draining = proxy.take_instance(0);
     draining.signal("TERM");
@@ -377,11 +377,50 @@ fn sigterm_drains_an_instance_behind_nginx_without_a_failed_request() {
     );
 }
 
+/// nginx never retries a POST it has sent, and an instance that stops
+/// drops the requests it has not read yet, so the drain that loses no POST
+/// takes the instance out of nginx first: render without it, reload, then
+/// SIGTERM.
+#[test]
+#[ignore = "needs nginx: apt-get install nginx"]
+fn an_instance_taken_out_of_nginx_first_drains_without_a_failed_post() {
+    let mut proxy = Proxy::start(&[]);
+    let load = Load::start(&proxy, Traffic::NewPosts);
+    load.wait_for(100);
+    proxy.reload_with(&[1]);
+    let at_reload = load.done();
+    load.wait_for(at_reload + 100);
+    let log_at_reload = proxy.access_log().len();
+    let draining = proxy.take_instance(0);
+    draining.signal("TERM");
+    let (status, stderr) = draining.wait_for_exit();
+    assert!(status.success(), "{status}: {stderr}");
+    let at_exit = load.done();
+    load.wait_for(at_exit + 100);
+    let report = load.finish();
+    report.assert_no_failure();
+    let log = proxy.access_log();
+    let after = &log[log_at_reload..];
+    assert!(
+        after
+            .lines()
+            .all(|line| served_by(line) == Some(&proxy.upstreams[1])),
+        "{after}"
+    );
+    eprintln!(
+        "taken out, then drained, under POSTs: {} requests, none failed, {} retried, \
+         slowest {:?}",
+        report.requests,
+        retried(&log),
+        report.slowest
+    );
+}
+
 /// Sends `GET /example` on an open keep-alive connection and reads the
 /// answer.
 fn get_example(tls: &mut BufReader<Tls>) -> Answer {
     tls.get_mut()
-        .write_all(b"GET /example HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .write_all(Traffic::KeepAliveGets.request())
         .expect("the request is sent");
     Answer::read_from(tls, false)
 }
@@ -416,8 +455,30 @@ fn retried(log: &str) -> usize {
         .count()
 }
 
-/// A bounded load of `GET /example` over four keep-alive connections, each
-/// answer checked; it stops when told, or after [`Load::MAX`] requests.
+/// What a load sends.
+#[derive(Clone, Copy)]
+enum Traffic {
+    /// `GET /example`, over keep-alive connections: nginx may retry a GET.
+    KeepAliveGets,
+    /// `POST /example` with a small body, each on a new connection, so
+    /// that no client ever writes onto a connection nginx is closing.
+    NewPosts,
+}
+
+impl Traffic {
+    fn request(self) -> &'static [u8] {
+        match self {
+            Traffic::KeepAliveGets => b"GET /example HTTP/1.1\r\nHost: localhost\r\n\r\n",
+            Traffic::NewPosts => {
+                b"POST /example HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n\
+                  Connection: close\r\n\r\na=b"
+            }
+        }
+    }
+}
+
+/// A bounded load on four connections at a time, each answer checked; it
+/// stops when told, or after [`Load::MAX`] requests.
 struct Load {
     done: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
@@ -442,7 +503,7 @@ impl Load {
     const MAX: usize = 50_000;
     const CLIENTS: usize = 4;
 
-    fn start(proxy: &Proxy) -> Load {
+    fn start(proxy: &Proxy, traffic: Traffic) -> Load {
         let done = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let failures = Arc::new(Mutex::new(Vec::new()));
@@ -450,7 +511,7 @@ impl Load {
             .map(|_| {
                 let connector = proxy.connector();
                 let (done, stop, failures) = (done.clone(), stop.clone(), failures.clone());
-                std::thread::spawn(move || client(&connector, &done, &stop, &failures))
+                std::thread::spawn(move || client(&connector, traffic, &done, &stop, &failures))
             })
             .collect();
         Load {
@@ -496,21 +557,27 @@ impl Load {
     }
 }
 
-/// One load client: a keep-alive connection, opened again when nginx
-/// closes it (after `keepalive_requests`, 1000). Any answer but the exact
-/// 401 is a failure; so is a connection that breaks mid-answer.
+/// One load client. A connection is opened again when nginx closes it
+/// (`Connection: close`, also after `keepalive_requests`, 1000). Any answer
+/// but the exact 401 is a failure; so is a connection that breaks.
 fn client(
     connector: &Connector,
+    traffic: Traffic,
     done: &AtomicUsize,
     stop: &AtomicBool,
     failures: &Mutex<Vec<String>>,
 ) -> Duration {
     let mut slowest = Duration::ZERO;
-    let mut tls = BufReader::new(connector.connect());
+    let mut open: Option<BufReader<Tls>> = None;
     while !stop.load(Ordering::SeqCst) && done.load(Ordering::SeqCst) < Load::MAX {
         let start = Instant::now();
-        let answer =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| get_example(&mut tls)));
+        let tls = open.get_or_insert_with(|| BufReader::new(connector.connect()));
+        let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            tls.get_mut()
+                .write_all(traffic.request())
+                .expect("the request is sent");
+            Answer::read_from(tls, false)
+        }));
         slowest = slowest.max(start.elapsed());
         match answer {
             Ok(answer)
@@ -519,7 +586,7 @@ fn client(
             {
                 done.fetch_add(1, Ordering::SeqCst);
                 if answer.header("connection") == Some("close") {
-                    tls = BufReader::new(connector.connect());
+                    open = None;
                 }
             }
             Ok(answer) => failures
@@ -531,7 +598,7 @@ fn client(
                     .lock()
                     .expect("a lock")
                     .push("a broken connection".into());
-                tls = BufReader::new(connector.connect());
+                open = None;
             }
         }
     }

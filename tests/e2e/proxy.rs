@@ -4,6 +4,7 @@
 //! foreground, inside a temporary prefix of its own (pid file, logs,
 //! temporary files), with a throwaway certificate made by `openssl`.
 
+use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
@@ -51,6 +52,8 @@ pub struct Proxy {
     pub address: String,
     /// The certificate clients trust, in the prefix.
     pub cert: PathBuf,
+    /// `deploy/render-nginx`'s arguments but the instances.
+    settings: Vec<OsString>,
     nginx: Child,
     connector: Connector,
     prefix: TempDir,
@@ -79,17 +82,12 @@ impl Proxy {
         let mut refusals = Vec::new();
         for _ in 0..5 {
             let address = format!("127.0.0.1:{}", free_port());
-            let config = run(Command::new(RENDER)
-                .args(["--standalone", "--listen", &address])
-                .arg("--cert")
-                .arg(&cert)
-                .arg("--key")
-                .arg(&key)
-                .args(TEST_SETTINGS)
-                .args(options)
-                .args(&upstreams));
-            std::fs::write(prefix.path().join("nginx.conf"), config)
-                .expect("nginx.conf is written");
+            let mut settings: Vec<OsString> = ["--standalone", "--listen", &address, "--cert"]
+                .map(OsString::from)
+                .into();
+            settings.extend([cert.clone().into(), "--key".into(), key.clone().into()]);
+            settings.extend(TEST_SETTINGS.iter().chain(options).map(OsString::from));
+            render(prefix.path(), &settings, &upstreams);
             // What nginx prints before it opens its error.log.
             let stderr = prefix.path().join("stderr.log");
             let child = Command::new(&nginx)
@@ -112,6 +110,7 @@ impl Proxy {
                         },
                         address,
                         cert,
+                        settings,
                         nginx,
                         prefix,
                     };
@@ -178,6 +177,40 @@ impl Proxy {
             assert!(Instant::now() < deadline, "the access log has only:\n{log}");
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// Renders the configuration again with the instances `kept` alone and
+    /// has nginx load it (SIGHUP), once its old workers have finished their
+    /// requests and exited.
+    pub fn reload_with(&self, kept: &[usize]) {
+        let upstreams: Vec<&String> = kept.iter().map(|&i| &self.upstreams[i]).collect();
+        render(self.prefix.path(), &self.settings, &upstreams);
+        let old = self.workers();
+        let hup = Command::new("kill")
+            .args(["-HUP", &self.nginx.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(hup.success(), "kill -HUP failed");
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let workers = self.workers();
+            if !workers.is_empty() && workers.iter().all(|w| !old.contains(w)) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nginx kept its old workers {old:?}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The process ids of nginx's workers.
+    fn workers(&self) -> Vec<String> {
+        let pid = self.nginx.id();
+        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"));
+        let children = children.expect("/proc lists nginx's workers");
+        children.split_whitespace().map(str::to_owned).collect()
     }
 
     /// Takes instance `index` from the proxy, for the test to stop it.
@@ -358,6 +391,13 @@ fn wait_until_listening(mut nginx: Child, address: &str, stderr: &Path) -> Resul
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Writes `dir/nginx.conf`, rendered by `deploy/render-nginx` from
+/// `settings` for `upstreams`.
+fn render(dir: &Path, settings: &[OsString], upstreams: &[impl AsRef<OsStr>]) {
+    let config = run(Command::new(RENDER).args(settings).args(upstreams));
+    std::fs::write(dir.join("nginx.conf"), config).expect("nginx.conf is written");
 }
 
 /// Runs `command` to success: its stdout.
