@@ -76,7 +76,13 @@ fn the_contract_holds_through_nginx_over_https() {
 #[ignore = "needs nginx: apt-get install nginx"]
 fn nginx_answers_its_own_errors_as_json() {
     let mut proxy = Proxy::start(&[]);
-    // No Host header; a header line without a colon.
+    // A garbage request line; no Host header; a header line without a colon.
+    let garbage = proxy.send_raw(b"garbage\r\n\r\n");
+    assert_nginx_error(
+        Answer::parse(&garbage),
+        "HTTP/1.1 400 Bad Request",
+        "Bad Request",
+    );
     let no_host = proxy.send_raw(b"GET /example HTTP/1.1\r\n\r\n");
     assert_nginx_error(
         Answer::parse(&no_host),
@@ -100,6 +106,13 @@ fn nginx_answers_its_own_errors_as_json() {
     let huge = format!("X-Huge: {}", "a".repeat(64 * 1024));
     let huge = proxy.exchange("GET", "/example", &[&huge]);
     assert_nginx_error(huge, "HTTP/1.1 400 Bad Request", "Bad Request");
+    // A request line over nginx's 8 KiB buffer.
+    let long = format!("/example?{}", "a".repeat(10 * 1024));
+    let long = proxy.exchange("GET", &long, &[]);
+    assert_nginx_error(long, "HTTP/1.1 414 Request-URI Too Large", "URI Too Long");
+    // The error page's own URI is not a resource.
+    let internal = proxy.exchange("GET", "/.json-error", &[]);
+    assert_nginx_error(internal, "HTTP/1.1 404 Not Found", "Not Found");
     // nginx refuses TRACE itself, before any location; CONNECT too.
     for method in ["TRACE", "CONNECT"] {
         let answer = proxy.exchange(method, "/example", &[]);
