@@ -229,6 +229,33 @@ fn slow_clients_are_disconnected_by_the_timeouts() {
     );
 }
 
+/// The header timeout bounds the whole head, not each pause: a client that
+/// sends one byte every 100 ms, and would take 7 s to finish its head, is
+/// cut off after 2 s without an answer.
+#[test]
+#[ignore = "needs nginx: apt-get install nginx"]
+fn a_client_that_trickles_its_head_is_cut_off_at_the_header_timeout() {
+    let proxy = Proxy::start(&[]);
+    let head = b"GET /example HTTP/1.1\r\nHost: x\r\nAccept: */*\r\nX-Slow: 0123456789\r\n\r\n";
+    let mut trickle = proxy.connect();
+    let start = Instant::now();
+    let mut sent = 0;
+    for byte in head {
+        if trickle.write_all(&[*byte]).is_err() {
+            break;
+        }
+        sent += 1;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(read_to_close(&mut trickle), "", "the head was finished");
+    eprintln!(
+        "a head trickled at 10 bytes/s: cut off after {sent} of {} bytes, {:?}",
+        head.len(),
+        start.elapsed()
+    );
+    assert!(sent < head.len(), "the whole head went through");
+}
+
 /// Hundreds of clients, each from its own loopback address so that a
 /// per-client limit cannot tell them apart, each holding half a request:
 /// a fresh request still gets its 401, and each of them is disconnected.
@@ -236,7 +263,8 @@ fn slow_clients_are_disconnected_by_the_timeouts() {
 #[ignore = "needs nginx: apt-get install nginx"]
 fn hundreds_of_half_sent_requests_do_not_stop_a_fresh_one() {
     const CLIENTS: u32 = 300;
-    let proxy = Proxy::start(&["--header-timeout", "5s"]);
+    // Long enough for the clients to connect before the first is cut off.
+    let proxy = Proxy::start(&["--header-timeout", "10s"]);
     let opening = Instant::now();
     let mut slow: Vec<(Tls, Instant)> = (0..CLIENTS)
         .map(|n| {
@@ -264,7 +292,7 @@ fn hundreds_of_half_sent_requests_do_not_stop_a_fresh_one() {
     held.sort();
     eprintln!(
         "{CLIENTS} half-sent TLS clients opened in {opened:?}; a fresh request answered in \
-         {fresh:?}; each held for {:?} to {:?} (header timeout 5 s)",
+         {fresh:?}; each held for {:?} to {:?} (header timeout 10 s)",
         held[0],
         held[held.len() - 1]
     );

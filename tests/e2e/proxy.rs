@@ -294,13 +294,14 @@ impl Connector {
 }
 
 /// Everything read from `tls` until the peer closes. An nginx that closes
-/// without TLS's close_notify is a close too.
+/// without TLS's close_notify, or resets the connection, closes it too; so
+/// does one that a last write found closed.
 pub fn read_to_close(tls: &mut Tls) -> String {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionReset, UnexpectedEof};
     let mut answer = Vec::new();
     match tls.read_to_end(&mut answer) {
         Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
-        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(e) if matches!(e.kind(), UnexpectedEof | ConnectionReset | BrokenPipe) => {}
         Err(e) => panic!("{e} after {:?}", String::from_utf8_lossy(&answer)),
     }
     String::from_utf8(answer).expect("the answer is UTF-8")
