@@ -6,6 +6,7 @@
 
 use std::io::{BufReader, Write};
 use std::net::Ipv4Addr;
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -13,7 +14,10 @@ use std::time::{Duration, Instant};
 
 use rocket::http::Status;
 
-use crate::proxy::{Connector, Proxy, Tls, read_to_close, through_nginx};
+use crate::proxy::{
+    Connector, Proxy, RENDER, Tls, make_certificate, nginx_program, read_to_close, run,
+    through_nginx,
+};
 use crate::server::{
     Answer, Body, INVALID_TOKEN, NO_CREDENTIALS, PATIENCE, UNAUTHORIZED, UNAUTHORIZED_PROBLEM,
 };
@@ -42,6 +46,89 @@ fn assert_nginx_error(answer: Answer, status_line: &str) {
     ];
     assert_eq!(headers, expected, "{answer:#?}");
     assert_eq!(answer.body, body, "{answer:#?}");
+}
+
+/// A bad option stops the renderer with one line and exit 2, before it
+/// prints anything: never half a configuration.
+#[test]
+fn render_nginx_refuses_a_bad_option_with_one_line() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let pem = dir.path().join("x.pem");
+    std::fs::write(&pem, "").expect("a file");
+    let pem = pem.to_str().expect("a UTF-8 path");
+    let files = ["--cert", pem, "--key", pem];
+    let cases: [(&[&str], &str); 8] = [
+        (&[], "--cert is missing (see --help)"),
+        (
+            &["--cert", "/nowhere", "--key", pem, "127.0.0.1:8001"],
+            "--cert: no such file: /nowhere",
+        ),
+        (
+            &[&files[..], &[]].concat(),
+            "no instance given: name one or more HOST:PORT (see --help)",
+        ),
+        (
+            &[&files[..], &["127.0.0.1"]].concat(),
+            "instance '127.0.0.1' is not HOST:PORT with a port from 1 to 65535",
+        ),
+        (
+            &[&files[..], &["a;b:1"]].concat(),
+            "instance 'a;b:1' is not HOST:PORT with a port from 1 to 65535",
+        ),
+        (
+            &[&files[..], &["--listen", "0", "h:1"]].concat(),
+            "--listen: '0' is not [ADDR:]PORT with a port from 1 to 65535",
+        ),
+        (
+            &[&files[..], &["--per-client", "0", "h:1"]].concat(),
+            "--per-client: '0' is not a whole number of at least 1",
+        ),
+        (
+            &[&files[..], &["--body-timeout", "ten", "h:1"]].concat(),
+            "--body-timeout: 'ten' is not a time such as 500ms, 10s or 2m",
+        ),
+    ];
+    for (args, line) in cases {
+        let output = Command::new(RENDER)
+            .args(args)
+            .output()
+            .expect("bash runs it");
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert_eq!(output.stdout, b"", "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr, format!("render-nginx: {line}\n"), "{args:?}");
+    }
+}
+
+/// Without `--standalone`, the output goes into the `http` block of an
+/// nginx of its own: `nginx -t` accepts it there.
+#[test]
+#[ignore = "needs nginx: apt-get install nginx"]
+fn the_file_for_an_existing_nginx_passes_nginx_t() {
+    let nginx = nginx_program();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (cert, key) = make_certificate(dir.path());
+    let log = dir.path().join("access.log");
+    let site = run(Command::new(RENDER)
+        .arg("--cert")
+        .arg(&cert)
+        .arg("--key")
+        .arg(&key)
+        .arg("--access-log")
+        .arg(&log)
+        .args(["127.0.0.1:8001", "127.0.0.1:8002"]));
+    std::fs::write(dir.path().join("unauthorized.conf"), site).expect("the file is written");
+    let main = "pid nginx.pid;\nevents {}\nhttp {\n    include unauthorized.conf;\n}\n";
+    std::fs::write(dir.path().join("nginx.conf"), main).expect("nginx.conf is written");
+    let output = Command::new(nginx)
+        .arg("-p")
+        .arg(dir.path())
+        .args(["-c", "nginx.conf", "-e", "stderr", "-t"])
+        .output()
+        .expect("nginx runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("test is successful"), "{stderr}");
 }
 
 #[test]

@@ -21,9 +21,9 @@ use tempfile::TempDir;
 
 use crate::server::{Answer, PATIENCE, Server, request};
 
-pub const NEEDS_NGINX: &str = "needs nginx: apt-get install nginx";
+const NEEDS_NGINX: &str = "needs nginx: apt-get install nginx";
 const NEEDS_OPENSSL: &str = "needs openssl: apt-get install openssl";
-const RENDER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/render-nginx");
+pub const RENDER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/render-nginx");
 
 /// The renderer's options every test starts from: timeouts small enough
 /// that a test sees them fire, an instance out of rotation for a second.
@@ -324,7 +324,7 @@ pub fn through_nginx(mut answer: Answer) -> Answer {
 
 /// nginx from the PATH or from /usr/sbin, where Debian puts it and where a
 /// user's PATH often does not look.
-fn nginx_program() -> PathBuf {
+pub fn nginx_program() -> PathBuf {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain([PathBuf::from("/usr/sbin")])
@@ -335,7 +335,7 @@ fn nginx_program() -> PathBuf {
 
 /// A self-signed certificate for 127.0.0.1 and localhost, valid for a day:
 /// the paths of the certificate and of its key.
-fn make_certificate(dir: &Path) -> (PathBuf, PathBuf) {
+pub fn make_certificate(dir: &Path) -> (PathBuf, PathBuf) {
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let status = Command::new("openssl")
         .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
@@ -402,7 +402,7 @@ fn render(dir: &Path, settings: &[OsString], upstreams: &[impl AsRef<OsStr>]) {
 }
 
 /// Runs `command` to success: its stdout.
-fn run(command: &mut Command) -> String {
+pub fn run(command: &mut Command) -> String {
     let output = command.output().expect("the command runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{command:?}: {stderr}");
