@@ -57,7 +57,12 @@ fn render_nginx_refuses_a_bad_option_with_one_line() {
     std::fs::write(&pem, "").expect("a file");
     let pem = pem.to_str().expect("a UTF-8 path");
     let files = ["--cert", pem, "--key", pem];
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 10] = [
+        (&["--bogus"], "unknown option --bogus (see --help)"),
+        (
+            &[&files[..], &["--max-body", "1g", "h:1"]].concat(),
+            "--max-body: '1g' is not a size of at least 1 such as 64k or 1m",
+        ),
         (&[], "--cert is missing (see --help)"),
         (
             &["--cert", "/nowhere", "--key", pem, "127.0.0.1:8001"],
@@ -181,8 +186,17 @@ fn nginx_answers_its_own_errors_as_json() {
         crate::server::send_raw(&proxy.address, b"GET /example HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_nginx_error(Answer::parse(&plain), "HTTP/1.1 400 Bad Request");
     let huge = format!("X-Huge: {}", "a".repeat(64 * 1024));
-    let huge = proxy.exchange("GET", "/example", &[&huge]);
-    assert_nginx_error(huge, "HTTP/1.1 400 Bad Request");
+    let answer = proxy.exchange("GET", "/example", &[&huge]);
+    assert_nginx_error(answer, "HTTP/1.1 400 Bad Request");
+    // Over HTTP/2, nginx closes the connection instead, with no answer.
+    let output = proxy
+        .curl_command(&["--http2", "-H", &huge], "/example")
+        .output()
+        .expect("curl runs");
+    assert!(
+        !output.status.success() && output.stdout.is_empty(),
+        "{output:?}"
+    );
     // A request line over nginx's 8 KiB buffer.
     let long = format!("/example?{}", "a".repeat(10 * 1024));
     let long = proxy.exchange("GET", &long, &[]);
@@ -246,10 +260,16 @@ fn a_very_large_post_gets_the_json_413_before_its_body_is_sent() {
     let answer = Answer::read_from(&mut tls, false);
     assert_nginx_error(answer, too_large);
     drop(tls);
+    // Over HTTP/2, as curl and browsers send it.
+    let big = proxy.curl(
+        &["--http2", "--data-binary", &"a".repeat(65 * 1024)],
+        "/example",
+    );
+    assert_nginx_error(big, "HTTP/2 413 ");
     // Exactly 64 KiB: forwarded whole, and refused by the guard.
     let post = proxy.send_raw(post_example(&"a".repeat(64 * 1024)).as_bytes());
     through_nginx(Answer::parse(&post)).assert_unauthorized(NO_CREDENTIALS);
-    let log = proxy.wait_for_access_log(3);
+    let log = proxy.wait_for_access_log(4);
     let forwarded = log.lines().filter(|line| !line.contains(" upstream=- "));
     assert_eq!(
         forwarded.count(),

@@ -130,12 +130,17 @@ impl Proxy {
     /// Runs `curl -sS -i --cacert CERT <args> URL` and parses what it
     /// prints; curl must succeed.
     pub fn curl(&self, args: &[&str], path: &str) -> Answer {
-        let output = run(Command::new("curl")
-            .args(["-sS", "-i", "--max-time", "30", "--cacert"])
+        Answer::parse(&run(&mut self.curl_command(args, path)))
+    }
+
+    /// `curl -sS -i --cacert CERT <args> URL`, to run.
+    pub fn curl_command(&self, args: &[&str], path: &str) -> Command {
+        let mut curl = Command::new("curl");
+        curl.args(["-sS", "-i", "--max-time", "30", "--cacert"])
             .arg(&self.cert)
             .args(args)
-            .arg(self.url(path)));
-        Answer::parse(&output)
+            .arg(self.url(path));
+        curl
     }
 
     /// What opens TLS connections to nginx, for other threads too.
