@@ -253,7 +253,27 @@ struct Chromedriver {
 }
 
 impl Chromedriver {
+    /// With `--port=0`, chromedriver takes a port for one of IPv4 and IPv6,
+    /// and gives up when the same port is taken on the other ("IPv4 port
+    /// not available"), as can happen while other tests hold many loopback
+    /// connections: then it is started again.
     fn start() -> Chromedriver {
+        let mut refusals = Vec::new();
+        for _ in 0..5 {
+            match Chromedriver::try_start() {
+                Ok(driver) => return driver,
+                Err(seen) if seen.iter().any(|l| l.contains("port not available")) => {
+                    refusals.push(seen);
+                }
+                Err(seen) => panic!("chromedriver did not start: it printed {seen:#?}"),
+            }
+        }
+        panic!("chromedriver found no free port in five tries: {refusals:#?}");
+    }
+
+    /// Starts chromedriver, or returns what it printed before it exited or
+    /// fell silent.
+    fn try_start() -> Result<Chromedriver, Vec<String>> {
         let mut child = Command::new(CHROMEDRIVER)
             .arg("--port=0")
             .stdin(Stdio::null())
@@ -286,11 +306,14 @@ impl Chromedriver {
                         break port;
                     }
                 }
-                Err(e) => panic!("{e}: chromedriver printed {seen:#?}"),
+                Err(e) => {
+                    seen.push(format!("({e})"));
+                    return Err(seen);
+                }
             }
         };
         driver.url = format!("http://127.0.0.1:{port}");
-        driver
+        Ok(driver)
     }
 }
 
