@@ -32,19 +32,12 @@ fn assert_nginx_error(answer: Answer, status_line: &str) {
     let status = code.and_then(Status::from_code).expect("a status code");
     let body = format!(r#"{{"message":"{}"}}"#, status.reason_lossy());
     let length = body.len().to_string();
-    let mut headers: Vec<(&str, &str)> = answer
-        .headers
-        .iter()
-        .map(|(name, value)| (name.as_str(), value.as_str()))
-        .filter(|(name, _)| !matches!(*name, "date" | "connection"))
-        .collect();
-    headers.sort();
     assert_eq!(answer.status_line, status_line, "{answer:#?}");
     let expected = [
         ("content-length", length.as_str()),
         ("content-type", "application/json"),
     ];
-    assert_eq!(headers, expected, "{answer:#?}");
+    assert_eq!(answer.sorted_headers(), expected, "{answer:#?}");
     assert_eq!(answer.body, body, "{answer:#?}");
 }
 
@@ -476,11 +469,8 @@ fn a_killed_instance_costs_no_request_and_gets_traffic_again_once_back() {
     let report = load.finish();
     report.assert_no_failure();
     eprintln!(
-        "killed mid-load: {} requests, none failed, {} retried on the other instance, \
-         slowest {:?}; served again {back:?} after restart (fail_timeout 1 s)",
-        report.requests,
-        retried(&proxy.access_log()),
-        report.slowest
+        "killed mid-load: {}; served again {back:?} after restart (fail_timeout 1 s)",
+        report.summary(&proxy)
     );
 }
 
@@ -490,21 +480,12 @@ fn sigterm_drains_an_instance_behind_nginx_without_a_failed_request() {
     let mut proxy = Proxy::start(&[]);
     let load = Load::start(&proxy, Traffic::KeepAliveGets);
     load.wait_for(300);
-    let draining = proxy.take_instance(0);
-    draining.signal("TERM");
-    let (status, stderr) = draining.wait_for_exit();
-    assert!(status.success(), "{status}: {stderr}");
+    drain(&mut proxy, 0);
     let at_exit = load.done();
     load.wait_for(at_exit + 300);
     let report = load.finish();
     report.assert_no_failure();
-    eprintln!(
-        "drained mid-load: {} requests, none failed, {} retried on the other instance, \
-         slowest {:?}",
-        report.requests,
-        retried(&proxy.access_log()),
-        report.slowest
-    );
+    eprintln!("drained mid-load: {}", report.summary(&proxy));
 }
 
 /// nginx never retries a POST it has sent, and an instance that stops
@@ -520,17 +501,14 @@ fn an_instance_taken_out_of_nginx_first_drains_without_a_failed_post() {
     proxy.reload_with(&[1]);
     let at_reload = load.done();
     load.wait_for(at_reload + 100);
-    let log_at_reload = proxy.access_log().len();
-    let draining = proxy.take_instance(0);
-    draining.signal("TERM");
-    let (status, stderr) = draining.wait_for_exit();
-    assert!(status.success(), "{status}: {stderr}");
+    let log_before_drain = proxy.access_log().len();
+    drain(&mut proxy, 0);
     let at_exit = load.done();
     load.wait_for(at_exit + 100);
     let report = load.finish();
     report.assert_no_failure();
     let log = proxy.access_log();
-    let after = &log[log_at_reload..];
+    let after = &log[log_before_drain..];
     assert!(
         after
             .lines()
@@ -538,11 +516,8 @@ fn an_instance_taken_out_of_nginx_first_drains_without_a_failed_post() {
         "{after}"
     );
     eprintln!(
-        "taken out, then drained, under POSTs: {} requests, none failed, {} retried, \
-         slowest {:?}",
-        report.requests,
-        retried(&log),
-        report.slowest
+        "taken out, then drained, under POSTs: {}",
+        report.summary(&proxy)
     );
 }
 
@@ -553,6 +528,15 @@ fn get_example(tls: &mut BufReader<Tls>) -> Answer {
         .write_all(Traffic::KeepAliveGets.request())
         .expect("the request is sent");
     Answer::read_from(tls, false)
+}
+
+/// Stops instance `index` with SIGTERM, which must end it gracefully:
+/// exit 0, nothing on stderr.
+fn drain(proxy: &mut Proxy, index: usize) {
+    let draining = proxy.take_instance(index);
+    draining.signal("TERM");
+    let (status, stderr) = draining.wait_for_exit();
+    assert!(status.success() && stderr.is_empty(), "{status}: {stderr}");
 }
 
 /// `POST /example` with `body`, closing the connection after the answer.
@@ -572,17 +556,6 @@ fn served_by(line: &str) -> Option<&str> {
         .split(" upstream_status=")
         .next()?;
     upstreams.rsplit(", ").next()
-}
-
-/// How many requests of the access log went to more than one instance.
-fn retried(log: &str) -> usize {
-    log.lines()
-        .filter(|line| {
-            line.split(" upstream=")
-                .nth(1)
-                .is_some_and(|u| u.contains(", "))
-        })
-        .count()
 }
 
 /// What a load sends.
@@ -626,6 +599,23 @@ struct Report {
 impl Report {
     fn assert_no_failure(&self) {
         assert!(self.failures.is_empty(), "{:#?}", self.failures);
+    }
+
+    /// The figures, for the test's output.
+    fn summary(&self, proxy: &Proxy) -> String {
+        let log = proxy.access_log();
+        let retried = log
+            .lines()
+            .filter(|line| {
+                line.split(" upstream=")
+                    .nth(1)
+                    .is_some_and(|u| u.contains(", "))
+            })
+            .count();
+        format!(
+            "{} requests, none failed, {retried} retried on another instance, slowest {:?}",
+            self.requests, self.slowest
+        )
     }
 }
 

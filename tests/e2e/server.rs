@@ -329,6 +329,12 @@ impl Answer {
             ("x-content-type-options", "nosniff"),
             ("x-frame-options", "SAMEORIGIN"),
         ];
+        assert_eq!(self.sorted_headers(), expected, "{self:#?}");
+        assert_eq!(self.body, body, "{self:#?}");
+    }
+
+    /// Every header but `Date` and `Connection`, which vary, sorted.
+    pub fn sorted_headers(&self) -> Vec<(&str, &str)> {
         let mut headers: Vec<(&str, &str)> = self
             .headers
             .iter()
@@ -336,8 +342,7 @@ impl Answer {
             .filter(|(name, _)| !matches!(*name, "date" | "connection"))
             .collect();
         headers.sort();
-        assert_eq!(headers, expected, "{self:#?}");
-        assert_eq!(self.body, body, "{self:#?}");
+        headers
     }
 
     /// Checks that this is the contract's plain 401 with `challenge`.
