@@ -226,14 +226,29 @@ impl Proxy {
     }
 
     /// Starts instance `index` again on its port, where nginx looks for it.
+    /// Another test's connection may hold that port for a moment (it was
+    /// an ephemeral one): then the start is tried again.
     pub fn restart_instance(&mut self, index: usize) {
         let port = self.upstreams[index]
             .rsplit_once(':')
             .expect("host:port")
             .1
             .to_owned();
-        let server = Server::start("release", &[("ROCKET_PORT", &port)]);
-        self.instances[index] = Some(server);
+        let mut refusals = Vec::new();
+        for _ in 0..10 {
+            match Server::try_start("release", &[("ROCKET_PORT", &port)]) {
+                Ok(server) => {
+                    self.instances[index] = Some(server);
+                    return;
+                }
+                Err(failure) if failure.contains("Address already in use") => {
+                    refusals.push(failure);
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(failure) => panic!("the instance did not start again: {failure}"),
+            }
+        }
+        panic!("port {port} stayed taken: {refusals:#?}");
     }
 }
 

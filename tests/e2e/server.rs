@@ -69,7 +69,19 @@ impl Server {
         Server::spawn(command)
     }
 
-    fn spawn(mut command: Command) -> Server {
+    fn spawn(command: Command) -> Server {
+        Server::try_spawn(command).unwrap_or_else(|failure| panic!("{failure}"))
+    }
+
+    /// Like [`Server::start`], or what the binary printed when it exits
+    /// before it listens.
+    pub fn try_start(profile: &str, vars: &[(&str, &str)]) -> Result<Server, String> {
+        let mut command = command(BINARY, vars);
+        command.env("ROCKET_PROFILE", profile);
+        Server::try_spawn(command)
+    }
+
+    fn try_spawn(mut command: Command) -> Result<Server, String> {
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -96,12 +108,25 @@ impl Server {
             stdout: Mutex::new(stdout),
             stderr: Mutex::new(stderr),
         };
-        let lines = server.stdout_until(|line| line.starts_with("listening on http://"));
-        let listening = lines.last().map(String::as_str).unwrap_or_default();
+        let listening = {
+            let stdout = server.stdout.lock().expect("no reader panicked");
+            let mut lines = Vec::new();
+            loop {
+                match stdout.recv_timeout(PATIENCE) {
+                    Ok(line) if line.starts_with("listening on http://") => break line,
+                    Ok(line) => lines.push(line),
+                    Err(e) => {
+                        let stderr = server.stderr.lock().expect("no reader panicked");
+                        let stderr = stderr.recv_timeout(PATIENCE).unwrap_or_default();
+                        return Err(format!("{e}: the server printed {lines:#?} and {stderr:?}"));
+                    }
+                }
+            }
+        };
         server.address = listening
             .trim_start_matches("listening on http://")
             .to_owned();
-        server
+        Ok(server)
     }
 
     /// The port the server listens on.
