@@ -23,6 +23,7 @@ use tempfile::TempDir;
 
 use crate::server::{
     INVALID_TOKEN, NO_CREDENTIALS, PATIENCE, Server, UNAUTHORIZED, UNAUTHORIZED_PROBLEM,
+    retry_while_port_taken,
 };
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -258,22 +259,12 @@ impl Chromedriver {
     /// not available"), as can happen while other tests hold many loopback
     /// connections: then it is started again.
     fn start() -> Chromedriver {
-        let mut refusals = Vec::new();
-        for _ in 0..5 {
-            match Chromedriver::try_start() {
-                Ok(driver) => return driver,
-                Err(seen) if seen.iter().any(|l| l.contains("port not available")) => {
-                    refusals.push(seen);
-                }
-                Err(seen) => panic!("chromedriver did not start: it printed {seen:#?}"),
-            }
-        }
-        panic!("chromedriver found no free port in five tries: {refusals:#?}");
+        retry_while_port_taken("port not available", Chromedriver::try_start)
     }
 
     /// Starts chromedriver, or returns what it printed before it exited or
     /// fell silent.
-    fn try_start() -> Result<Chromedriver, Vec<String>> {
+    fn try_start() -> Result<Chromedriver, String> {
         let mut child = Command::new(CHROMEDRIVER)
             .arg("--port=0")
             .stdin(Stdio::null())
@@ -306,10 +297,7 @@ impl Chromedriver {
                         break port;
                     }
                 }
-                Err(e) => {
-                    seen.push(format!("({e})"));
-                    return Err(seen);
-                }
+                Err(e) => return Err(format!("{e}: chromedriver printed {seen:#?}")),
             }
         };
         driver.url = format!("http://127.0.0.1:{port}");

@@ -19,7 +19,7 @@ use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use socket2::{Domain, Socket, Type};
 use tempfile::TempDir;
 
-use crate::server::{Answer, PATIENCE, Server, request};
+use crate::server::{Answer, PATIENCE, Server, request, retry_while_port_taken};
 
 const NEEDS_NGINX: &str = "needs nginx: apt-get install nginx";
 const NEEDS_OPENSSL: &str = "needs openssl: apt-get install openssl";
@@ -77,10 +77,8 @@ impl Proxy {
         let upstreams: Vec<String> = instances.iter().map(|i| i.address.clone()).collect();
 
         // nginx cannot tell which ephemeral port it got, so a free port is
-        // handed to it; when another process takes it first, nginx says so
-        // and the next free port is tried.
-        let mut refusals = Vec::new();
-        for _ in 0..5 {
+        // handed to it; another process may take it first.
+        let (nginx, address, settings) = retry_while_port_taken("Address already in use", || {
             let address = format!("127.0.0.1:{}", free_port());
             let mut settings: Vec<OsString> = ["--standalone", "--listen", &address, "--cert"]
                 .map(OsString::from)
@@ -99,27 +97,23 @@ impl Proxy {
                 .stderr(std::fs::File::create(&stderr).expect("stderr.log is created"))
                 .spawn()
                 .expect(NEEDS_NGINX);
-            match wait_until_listening(child, &address, &stderr) {
-                Ok(nginx) => {
-                    return Proxy {
-                        instances: instances.into_iter().map(Some).collect(),
-                        upstreams,
-                        connector: Connector {
-                            address: address.parse().expect("an address"),
-                            tls: client_config(&cert),
-                        },
-                        address,
-                        cert,
-                        settings,
-                        nginx,
-                        prefix,
-                    };
-                }
-                Err(stderr) if stderr.contains("Address already in use") => refusals.push(stderr),
-                Err(stderr) => panic!("nginx did not start: {stderr}"),
-            }
+            let child = wait_until_listening(child, &address, &stderr)
+                .map_err(|stderr| format!("nginx did not start: {stderr}"))?;
+            Ok((child, address, settings))
+        });
+        Proxy {
+            instances: instances.into_iter().map(Some).collect(),
+            upstreams,
+            connector: Connector {
+                address: address.parse().expect("an address"),
+                tls: client_config(&cert),
+            },
+            address,
+            cert,
+            settings,
+            nginx,
+            prefix,
         }
-        panic!("nginx found no free port in five tries: {refusals:#?}");
     }
 
     /// The `https://127.0.0.1:<port>` URL of `path`.
@@ -226,29 +220,18 @@ impl Proxy {
     }
 
     /// Starts instance `index` again on its port, where nginx looks for it.
-    /// Another test's connection may hold that port for a moment (it was
-    /// an ephemeral one): then the start is tried again.
+    /// Another test's connection may hold that port for a moment: it was an
+    /// ephemeral one.
     pub fn restart_instance(&mut self, index: usize) {
         let port = self.upstreams[index]
             .rsplit_once(':')
             .expect("host:port")
             .1
             .to_owned();
-        let mut refusals = Vec::new();
-        for _ in 0..10 {
-            match Server::try_start("release", &[("ROCKET_PORT", &port)]) {
-                Ok(server) => {
-                    self.instances[index] = Some(server);
-                    return;
-                }
-                Err(failure) if failure.contains("Address already in use") => {
-                    refusals.push(failure);
-                    std::thread::sleep(Duration::from_millis(200));
-                }
-                Err(failure) => panic!("the instance did not start again: {failure}"),
-            }
-        }
-        panic!("port {port} stayed taken: {refusals:#?}");
+        let server = retry_while_port_taken("Address already in use", || {
+            Server::try_start("release", &[("ROCKET_PORT", &port)])
+        });
+        self.instances[index] = Some(server);
     }
 }
 

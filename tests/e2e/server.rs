@@ -231,6 +231,24 @@ impl Server {
     }
 }
 
+/// Runs `start` until it succeeds, up to five times while its failure says
+/// `taken`: a free port handed over, or an ephemeral one reused, can be
+/// taken by another process first. Any other failure ends the test.
+pub fn retry_while_port_taken<T>(taken: &str, mut start: impl FnMut() -> Result<T, String>) -> T {
+    let mut refusals = Vec::new();
+    for _ in 0..5 {
+        match start() {
+            Ok(started) => return started,
+            Err(failure) if failure.contains(taken) => {
+                refusals.push(failure);
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(failure) => panic!("{failure}"),
+        }
+    }
+    panic!("the port was taken in five tries: {refusals:#?}");
+}
+
 /// A new connection to `address`, with [`PATIENCE`] on every read and write.
 pub fn connect(address: &str) -> TcpStream {
     let stream = TcpStream::connect(address).expect("the server accepts");
