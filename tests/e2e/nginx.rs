@@ -1,8 +1,8 @@
 //! The deployment behind nginx (`deploy/`), over HTTPS: the contract through
 //! the proxy, nginx's own errors as JSON, slow clients, the per-client limit,
-//! and an instance that dies or drains under load. Ignored by a plain
-//! `cargo test`; asked to run without nginx, each fails with the install
-//! line.
+//! and an instance that dies or drains under load. All but the renderer's
+//! own test are ignored by a plain `cargo test`; asked to run without
+//! nginx, each fails with the install line.
 
 use std::io::{BufReader, Write};
 use std::net::Ipv4Addr;
