@@ -19,7 +19,7 @@ use crate::proxy::{
     through_nginx,
 };
 use crate::server::{
-    Answer, Body, INVALID_TOKEN, NO_CREDENTIALS, PATIENCE, UNAUTHORIZED, UNAUTHORIZED_PROBLEM,
+    Answer, Body, INVALID_TOKEN, NO_CREDENTIALS, UNAUTHORIZED, UNAUTHORIZED_PROBLEM, wait_until,
 };
 
 /// Checks that `answer` is one of nginx's own errors: `status_line`, and
@@ -425,19 +425,17 @@ fn the_per_client_limit_refuses_one_request_too_many_with_json_429() {
         .write_all(b"a=b")
         .expect("the body is sent");
     through_nginx(Answer::read_from(&mut upload, false)).assert_unauthorized(NO_CREDENTIALS);
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let answer = proxy.exchange("GET", "/example", &[]);
-        if answer.status_line == "HTTP/1.1 401 Unauthorized" {
-            break;
-        }
-        assert_nginx_error(answer, "HTTP/1.1 429 Too Many Requests");
-        assert!(
-            Instant::now() < deadline,
-            "the finished upload's place stays taken"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(
+        || {
+            let answer = proxy.exchange("GET", "/example", &[]);
+            let served = answer.status_line == "HTTP/1.1 401 Unauthorized";
+            if !served {
+                assert_nginx_error(answer, "HTTP/1.1 429 Too Many Requests");
+            }
+            served
+        },
+        || "the finished upload's place stays taken".to_owned(),
+    );
 }
 
 #[test]
@@ -454,17 +452,14 @@ fn a_killed_instance_costs_no_request_and_gets_traffic_again_once_back() {
     let log_before = proxy.access_log().len();
     proxy.restart_instance(0);
     let back = Instant::now();
-    let deadline = back + PATIENCE;
-    while !proxy.access_log()[log_before..]
-        .lines()
-        .any(|line| served_by(line) == Some(&proxy.upstreams[0]))
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the instance got no traffic again"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(
+        || {
+            proxy.access_log()[log_before..]
+                .lines()
+                .any(|line| served_by(line) == Some(&proxy.upstreams[0]))
+        },
+        || "the instance got no traffic again".to_owned(),
+    );
     let back = back.elapsed();
     let report = load.finish();
     report.assert_no_failure();
@@ -648,16 +643,13 @@ impl Load {
 
     /// Waits until `count` requests have been answered.
     fn wait_for(&self, count: usize) {
-        let deadline = Instant::now() + PATIENCE;
-        while self.done() < count {
-            assert!(self.done() < Load::MAX, "the load ended early");
-            assert!(
-                Instant::now() < deadline,
-                "{} requests, not {count}",
-                self.done()
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        wait_until(
+            || {
+                assert!(self.done() < Load::MAX, "the load ended early");
+                self.done() >= count
+            },
+            || format!("{} requests, not {count}", self.done()),
+        );
     }
 
     fn finish(self) -> Report {

@@ -6,7 +6,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -19,7 +19,10 @@ use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 use socket2::{Domain, Socket, Type};
 use tempfile::TempDir;
 
-use crate::server::{Answer, PATIENCE, Server, request, retry_while_port_taken};
+use crate::server::{
+    Answer, PATIENCE, Server, free_port, request, retry_while_port_taken, signal,
+    wait_for_listener, wait_until,
+};
 
 const NEEDS_NGINX: &str = "needs nginx: apt-get install nginx";
 const NEEDS_OPENSSL: &str = "needs openssl: apt-get install openssl";
@@ -88,7 +91,7 @@ impl Proxy {
             render(prefix.path(), &settings, &upstreams);
             // What nginx prints before it opens its error.log.
             let stderr = prefix.path().join("stderr.log");
-            let child = Command::new(&nginx)
+            let mut child = Command::new(&nginx)
                 .arg("-p")
                 .arg(prefix.path())
                 .args(["-c", "nginx.conf", "-e", "stderr"])
@@ -97,8 +100,10 @@ impl Proxy {
                 .stderr(std::fs::File::create(&stderr).expect("stderr.log is created"))
                 .spawn()
                 .expect(NEEDS_NGINX);
-            let child = wait_until_listening(child, &address, &stderr)
-                .map_err(|stderr| format!("nginx did not start: {stderr}"))?;
+            if let Err(status) = wait_for_listener(&mut child, &address) {
+                let stderr = std::fs::read_to_string(&stderr).unwrap_or_default();
+                return Err(format!("nginx did not start ({status}): {stderr}"));
+            }
             Ok((child, address, settings))
         });
         Proxy {
@@ -117,7 +122,7 @@ impl Proxy {
     }
 
     /// The `https://127.0.0.1:<port>` URL of `path`.
-    pub fn url(&self, path: &str) -> String {
+    fn url(&self, path: &str) -> String {
         format!("https://{}{path}", self.address)
     }
 
@@ -167,15 +172,11 @@ impl Proxy {
 
     /// The access log once it has at least `lines` lines.
     pub fn wait_for_access_log(&self, lines: usize) -> String {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let log = self.access_log();
-            if log.lines().count() >= lines {
-                return log;
-            }
-            assert!(Instant::now() < deadline, "the access log has only:\n{log}");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        wait_until(
+            || self.access_log().lines().count() >= lines,
+            || format!("the access log has only:\n{}", self.access_log()),
+        );
+        self.access_log()
     }
 
     /// Renders the configuration again with the instances `kept` alone and
@@ -185,23 +186,14 @@ impl Proxy {
         let upstreams: Vec<&String> = kept.iter().map(|&i| &self.upstreams[i]).collect();
         render(self.prefix.path(), &self.settings, &upstreams);
         let old = self.workers();
-        let hup = Command::new("kill")
-            .args(["-HUP", &self.nginx.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(hup.success(), "kill -HUP failed");
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let workers = self.workers();
-            if !workers.is_empty() && workers.iter().all(|w| !old.contains(w)) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "nginx kept its old workers {old:?}"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        signal(self.nginx.id(), "HUP");
+        wait_until(
+            || {
+                let workers = self.workers();
+                !workers.is_empty() && workers.iter().all(|w| !old.contains(w))
+            },
+            || format!("nginx kept its old workers {old:?}"),
+        );
     }
 
     /// The process ids of nginx's workers.
@@ -368,33 +360,6 @@ fn client_config(cert: &Path) -> Arc<ClientConfig> {
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Arc::new(config)
-}
-
-/// A loopback port free at this moment.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free loopback port")
-        .port()
-}
-
-/// Waits until nginx accepts connections on `address`, or returns what it
-/// printed when it exits first.
-fn wait_until_listening(mut nginx: Child, address: &str, stderr: &Path) -> Result<Child, String> {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if nginx.try_wait().expect("nginx can be waited for").is_some() {
-            return Err(std::fs::read_to_string(stderr).unwrap_or_default());
-        }
-        if TcpStream::connect(address).is_ok() {
-            return Ok(nginx);
-        }
-        if Instant::now() > deadline {
-            let _ = nginx.kill();
-            panic!("nginx never listened on {address}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// Writes `dir/nginx.conf`, rendered by `deploy/render-nginx` from

@@ -2,7 +2,7 @@
 //! an ephemeral loopback port and stopped by its own handle when dropped.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
@@ -108,21 +108,13 @@ impl Server {
             stdout: Mutex::new(stdout),
             stderr: Mutex::new(stderr),
         };
-        let listening = {
-            let stdout = server.stdout.lock().expect("no reader panicked");
-            let mut lines = Vec::new();
-            loop {
-                match stdout.recv_timeout(PATIENCE) {
-                    Ok(line) if line.starts_with("listening on http://") => break line,
-                    Ok(line) => lines.push(line),
-                    Err(e) => {
-                        let stderr = server.stderr.lock().expect("no reader panicked");
-                        let stderr = stderr.recv_timeout(PATIENCE).unwrap_or_default();
-                        return Err(format!("{e}: the server printed {lines:#?} and {stderr:?}"));
-                    }
-                }
-            }
-        };
+        let lines = server.try_stdout_until(|line| line.starts_with("listening on http://"));
+        let lines = lines.map_err(|failure| {
+            let stderr = server.stderr.lock().expect("no reader panicked");
+            let stderr = stderr.recv_timeout(PATIENCE).unwrap_or_default();
+            format!("{failure}, and on stderr {stderr:?}")
+        })?;
+        let listening = lines.last().map(String::as_str).unwrap_or_default();
         server.address = listening
             .trim_start_matches("listening on http://")
             .to_owned();
@@ -148,15 +140,15 @@ impl Server {
 
     /// Waits until the server has at least `count` files open, or fails.
     pub fn wait_for_open_files(&self, count: usize) {
-        let deadline = Instant::now() + PATIENCE;
-        while self.open_files() < count {
-            assert!(
-                Instant::now() < deadline,
-                "the server has {} files open, not {count}",
-                self.open_files()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        wait_until(
+            || self.open_files() >= count,
+            || {
+                format!(
+                    "the server has {} files open, not {count}",
+                    self.open_files()
+                )
+            },
+        );
     }
 
     /// The server's resident memory in KiB, from `/proc/PID/status`.
@@ -172,6 +164,13 @@ impl Server {
 
     /// The lines the server prints up to the first one that `done` accepts.
     pub fn stdout_until(&self, done: impl Fn(&str) -> bool) -> Vec<String> {
+        self.try_stdout_until(done)
+            .unwrap_or_else(|failure| panic!("{failure}"))
+    }
+
+    /// Like [`Server::stdout_until`], or what the server printed when its
+    /// stdout closes (or stays silent for [`PATIENCE`]) first.
+    fn try_stdout_until(&self, done: impl Fn(&str) -> bool) -> Result<Vec<String>, String> {
         let stdout = self.stdout.lock().expect("no reader panicked");
         let mut lines = Vec::new();
         loop {
@@ -180,35 +179,31 @@ impl Server {
                     let last = done(&line);
                     lines.push(line);
                     if last {
-                        return lines;
+                        return Ok(lines);
                     }
                 }
-                Err(e) => panic!("{e}: the server printed {lines:#?}"),
+                Err(e) => return Err(format!("{e}: the server printed {lines:#?}")),
             }
         }
     }
 
-    /// Sends `signal` (`TERM`, `INT`, …) with util-linux's `kill`.
+    /// Sends `signal` (`TERM`, `INT`, …): see [`signal`].
     pub fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(self.pid().to_string())
-            .status()
-            .expect("kill runs");
-        assert!(status.success(), "kill -{signal} failed");
+        self::signal(self.pid(), signal);
     }
 
     /// Waits for the process to exit: its status and everything it wrote to
     /// stderr.
     pub fn wait_for_exit(mut self) -> (ExitStatus, String) {
-        let deadline = Instant::now() + PATIENCE;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("the child can be waited for") {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "the server did not exit");
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let mut status = None;
+        wait_until(
+            || {
+                status = self.child.try_wait().expect("the child can be waited for");
+                status.is_some()
+            },
+            || "the server did not exit".to_owned(),
+        );
+        let status = status.expect("the child exited");
         let stderr = self.stderr.lock().expect("no reader panicked");
         let stderr = stderr.recv_timeout(PATIENCE).expect("stderr closes");
         (status, stderr)
@@ -229,6 +224,58 @@ impl Server {
     pub fn exchange(&self, method: &str, path: &str, headers: &[&str]) -> Answer {
         Answer::parse(&self.send_raw(request(method, path, headers).as_bytes()))
     }
+}
+
+/// Waits until `done` holds, asking every 10 ms; after [`PATIENCE`], fails
+/// the test with what `failure` says. An outcome, never a timing.
+pub fn wait_until(mut done: impl FnMut() -> bool, failure: impl FnOnce() -> String) {
+    let deadline = Instant::now() + PATIENCE;
+    while !done() {
+        if Instant::now() > deadline {
+            panic!("{}", failure());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Waits until `child` accepts connections on `address`: its exit status
+/// if it exits first. One that never listens is killed, and the test fails.
+pub fn wait_for_listener(child: &mut Child, address: &str) -> Result<(), ExitStatus> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(status) = child.try_wait().expect("the child can be waited for") {
+            return Err(status);
+        }
+        if TcpStream::connect(address).is_ok() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("nothing listened on {address}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A loopback port free at this moment, for a program that cannot say
+/// which ephemeral port it got; another process may take it first (see
+/// [`retry_while_port_taken`]).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// Sends `signal` (`TERM`, `INT`, `HUP`, …) to process `pid` with
+/// util-linux's `kill`.
+pub fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -{signal} {pid} failed");
 }
 
 /// Runs `start` until it succeeds, up to five times while its failure says

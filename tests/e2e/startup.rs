@@ -1,12 +1,10 @@
 //! Start-up: what the configuration says, and how the binary refuses a bad one.
 
-use std::net::{TcpListener, TcpStream};
 use std::process::Stdio;
-use std::thread;
-use std::time::{Duration, Instant};
 
 use crate::server::{
-    Answer, BINARY, NO_CREDENTIALS, PATIENCE, Server, command, request, run_to_exit, send_raw,
+    Answer, BINARY, NO_CREDENTIALS, Server, command, free_port, request, run_to_exit, send_raw,
+    wait_for_listener,
 };
 
 #[test]
@@ -75,11 +73,7 @@ fn the_realm_variable_is_taken_verbatim_even_when_it_looks_like_data() {
 fn a_closed_stdout_does_not_stop_the_release_server() {
     // A free port, found by binding one and letting it go: the service's
     // "listening on" line cannot be read here, since its stdout is closed.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free loopback port")
-        .port()
-        .to_string();
+    let port = free_port().to_string();
     let mut child = command(
         BINARY,
         &[("ROCKET_PROFILE", "release"), ("ROCKET_PORT", &port)],
@@ -90,19 +84,9 @@ fn a_closed_stdout_does_not_stop_the_release_server() {
     .expect("the binary starts");
     drop(child.stdout.take());
     let address = format!("127.0.0.1:{port}");
-    let deadline = Instant::now() + PATIENCE;
     // Waits until the server accepts: it cannot say so on its stdout.
-    loop {
-        match TcpStream::connect(&address) {
-            Ok(_) => break,
-            Err(e) => {
-                let exited = child.try_wait().expect("the child can be waited for");
-                assert!(exited.is_none(), "the server exited: {exited:?}");
-                assert!(Instant::now() < deadline, "the server never listened: {e}");
-                thread::sleep(Duration::from_millis(20));
-            }
-        }
-    }
+    let listening = wait_for_listener(&mut child, &address);
+    assert_eq!(listening, Ok(()), "the server exited");
     let answer = send_raw(&address, request("GET", "/example", &[]).as_bytes());
     let _ = child.kill();
     let output = child.wait_with_output().expect("the child is reaped");
