@@ -311,7 +311,8 @@ fn slow_clients_are_disconnected_by_the_timeouts() {
     let mut nothing = Vec::new();
     let read = std::io::Read::read_to_end(&mut silent, &mut nothing);
     assert!(read.is_ok() && nothing.is_empty(), "{read:?} {nothing:?}");
-    let log = proxy.access_log();
+    // The TCP client never made a request: two lines, both 408 with no byte sent.
+    let log = proxy.wait_for_access_log(2);
     assert_eq!(
         log.lines().filter(|l| l.contains("\" 408 0 ")).count(),
         2,
