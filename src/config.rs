@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use rocket::Config;
 use rocket::figment::value::{Dict, Map};
 use rocket::figment::{self, Figment, Metadata, Profile, Provider, Source};
+use rocket_bearer::Realm;
 use serde::Deserialize;
 
 /// Rocket's figment (`Rocket.toml`, then `ROCKET_*` variables), with the
@@ -55,12 +56,20 @@ impl Provider for Verbatim {
 /// resolves to.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Settings {
-    /// The protection space named in every challenge (RFC 9110 §11.5).
-    #[serde(default)]
+    /// The protection space named in every challenge (RFC 9110 §11.5). A
+    /// realm is text: `realm = 2024` in `Rocket.toml` is refused as a number,
+    /// `realm = "2024"` is taken. (`ROCKET_REALM=2024` is text already: see
+    /// [`figment`].)
+    #[serde(default = "default_realm")]
     pub realm: Realm,
     /// The directory served at `/`, relative to the working directory.
     #[serde(default = "default_static_dir")]
     pub static_dir: PathBuf,
+}
+
+/// `example`, the contract's default.
+fn default_realm() -> Realm {
+    Realm::from_static("example")
 }
 
 fn default_static_dir() -> PathBuf {
@@ -88,71 +97,6 @@ impl Settings {
         Ok(settings)
     }
 }
-
-/// A realm that can stand in a quoted-string as it is: non-empty, visible
-/// ASCII and spaces, without `"` or `\` (RFC 9110 §5.6.4), so no escaping is
-/// ever needed and the challenge is the same bytes for every request.
-///
-/// A realm is text: `realm = 2024` in `Rocket.toml` is refused as a number,
-/// `realm = "2024"` is taken. (`ROCKET_REALM=2024` is text already: see
-/// [`figment`].)
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
-pub struct Realm(String);
-
-impl Realm {
-    /// Checks `text` against the rule above.
-    pub fn new(text: impl Into<String>) -> Result<Realm, InvalidRealm> {
-        let text = text.into();
-        let allowed = |c: char| c == ' ' || (c.is_ascii_graphic() && c != '"' && c != '\\');
-        if text.is_empty() || !text.chars().all(allowed) {
-            return Err(InvalidRealm(text));
-        }
-        Ok(Realm(text))
-    }
-
-    /// The realm's text, as it goes between the quotes.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Default for Realm {
-    /// `example`, the contract's default.
-    fn default() -> Realm {
-        Realm("example".to_owned())
-    }
-}
-
-impl fmt::Display for Realm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for Realm {
-    type Error = InvalidRealm;
-
-    fn try_from(text: String) -> Result<Realm, InvalidRealm> {
-        Realm::new(text)
-    }
-}
-
-/// A realm outside the rule of [`Realm`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidRealm(String);
-
-impl fmt::Display for InvalidRealm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "realm {:?} must be non-empty visible ASCII and spaces, without '\"' or '\\'",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for InvalidRealm {}
 
 /// Why the service cannot start with the configuration it was given. It
 /// displays as one line that names the key.

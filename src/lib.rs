@@ -4,23 +4,18 @@
 //! application/json` and the `WWW-Authenticate` challenge RFC 9110 §15.5.2
 //! asks for.
 //!
-//! To reuse the pieces in another Rocket app: write a guard that refuses with
-//! [`Rejection::reject`] (see [`bearer_token`] to read the credentials), and
-//! register [`catchers`] for the realm. README.md has a whole example.
+//! The guard, the reasons and the catchers come from the `rocket-bearer`
+//! library in this workspace, which any Rocket app can use the same way.
 
 mod auth;
-mod catchers;
 mod config;
-mod negotiation;
 mod routes;
 
 use rocket::figment::Figment;
 use rocket::fs::FileServer;
 use rocket::{Build, Rocket};
 
-pub use auth::{Authenticated, Rejection, bearer_token};
-pub use catchers::catchers;
-pub use config::{ConfigError, InvalidRealm, Realm, Settings};
+pub use config::{ConfigError, Settings};
 
 /// The service, configured from `Rocket.toml` and `ROCKET_*` variables.
 pub fn rocket() -> Result<Rocket<Build>, ConfigError> {
@@ -36,7 +31,9 @@ pub fn custom(figment: Figment) -> Result<Rocket<Build>, ConfigError> {
     let rocket = rocket::custom(figment)
         .mount("/", routes::routes())
         .mount("/", FileServer::from(&settings.static_dir))
-        .register("/", catchers(&settings.realm));
+        .manage(settings.realm)
+        .register("/", rocket_bearer::catchers())
+        .register("/", [rocket_bearer::default_catcher()]);
     Ok(rocket)
 }
 

@@ -7,7 +7,8 @@ use rocket::Config;
 use rocket::config::LogLevel;
 use rocket::http::Method;
 
-use unauthorized::{ConfigError, Realm, Settings};
+use rocket_bearer::Realm;
+use unauthorized::{ConfigError, Settings};
 
 use crate::helpers::{assert_refused, client_with, rocket_toml as profile};
 

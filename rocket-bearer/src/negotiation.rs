@@ -15,7 +15,7 @@ use rocket::http::HeaderMap;
 /// matches has q 0. Ties, no `Accept`, and one with no valid range mean no.
 /// Several `Accept` headers are one list, in order; malformed elements are
 /// skipped.
-pub fn prefers_problem_details(headers: &HeaderMap<'_>) -> bool {
+pub(crate) fn prefers_problem_details(headers: &HeaderMap<'_>) -> bool {
     let quality = |subtype| quality(headers.get("Accept"), "application", subtype);
     quality("problem+json") > quality("json")
 }
@@ -27,10 +27,10 @@ fn quality<'a>(values: impl Iterator<Item = &'a str>, top: &str, sub: &str) -> f
         .flat_map(|value| split_unquoted(value, ','))
         .filter_map(MediaRange::parse);
     for range in ranges {
-        if let Some(specificity) = range.matches(top, sub) {
-            if best.is_none_or(|(best, _)| specificity > best) {
-                best = Some((specificity, range.q));
-            }
+        if let Some(specificity) = range.matches(top, sub)
+            && best.is_none_or(|(best, _)| specificity > best)
+        {
+            best = Some((specificity, range.q));
         }
     }
     best.map_or(0.0, |(_, q)| q)

@@ -1,0 +1,3 @@
+//! Placeholder until the jwt example lands in the next commit.
+
+fn main() {}

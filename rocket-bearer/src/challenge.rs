@@ -1,0 +1,334 @@
+//! The `WWW-Authenticate` challenge of RFC 6750 §3, and the values that go
+//! into it, each checked against its character rule when it is made.
+//!
+//! Every value follows a rule that keeps it inside a quoted-string without
+//! escaping (no `"`, no `\`), so a challenge is the parameters' bytes as they
+//! are, and nothing is checked or escaped while a request is answered.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use rocket::http::Header;
+use serde::Deserialize;
+
+use crate::rejection::{Details, Rejection};
+
+/// The character rule of one parameter (RFC 6750 §3, RFC 9110 §5.6.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rule {
+    /// `1*( %x20-21 / %x23-5B / %x5D-7E )`: visible ASCII and spaces, without
+    /// `"` or `\`. RFC 6750 gives this rule to `error_description`; a realm
+    /// follows it too, so that it stands in its quoted-string as it is.
+    Text,
+    /// `1*( %x21 / %x23-5B / %x5D-7E )`: the same without spaces
+    /// (`error_uri`).
+    NoSpaces,
+    /// `scope-token *( SP scope-token )`, each token following [`Rule::NoSpaces`].
+    Tokens,
+}
+
+impl Rule {
+    const fn allows(self, text: &str) -> bool {
+        let bytes = text.as_bytes();
+        if bytes.is_empty() {
+            return false;
+        }
+        let mut at = 0;
+        while at < bytes.len() {
+            let byte = bytes[at];
+            let visible = byte >= 0x21 && byte <= 0x7e && byte != b'"' && byte != b'\\';
+            let allowed = match self {
+                Rule::Text => visible || byte == b' ',
+                Rule::NoSpaces => visible,
+                // A space only between two tokens: not first, not last, not doubled.
+                Rule::Tokens => {
+                    visible
+                        || (byte == b' ' && at > 0 && at + 1 < bytes.len() && bytes[at + 1] != b' ')
+                }
+            };
+            if !allowed {
+                return false;
+            }
+            at += 1;
+        }
+        true
+    }
+
+    fn explain(self) -> &'static str {
+        match self {
+            Rule::Text => "non-empty visible ASCII and spaces, without '\"' or '\\'",
+            Rule::NoSpaces => "non-empty visible ASCII without spaces, '\"' or '\\'",
+            Rule::Tokens => {
+                "tokens of visible ASCII without '\"' or '\\', separated by single spaces"
+            }
+        }
+    }
+}
+
+/// A value refused by the rule of its parameter. It displays as one line that
+/// names the parameter, the value and the rule:
+///
+/// ```
+/// use rocket_bearer::Realm;
+///
+/// let error = Realm::new("a\"b").unwrap_err();
+/// assert_eq!(error.parameter(), "realm");
+/// assert_eq!(
+///     error.to_string(),
+///     r#"realm "a\"b" must be non-empty visible ASCII and spaces, without '"' or '\'"#
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidParameter {
+    parameter: &'static str,
+    rule: Rule,
+    value: String,
+}
+
+impl InvalidParameter {
+    /// The parameter whose rule the value breaks: `realm`, `scope`,
+    /// `error_description` or `error_uri`.
+    pub fn parameter(&self) -> &'static str {
+        self.parameter
+    }
+}
+
+impl fmt::Display for InvalidParameter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (parameter, value, rule) = (self.parameter, &self.value, self.rule.explain());
+        write!(f, "{parameter} {value:?} must be {rule}")
+    }
+}
+
+impl std::error::Error for InvalidParameter {}
+
+/// One parameter value type: checked by `new` at run time, or by
+/// `from_static` at compile time when used in a `const`.
+macro_rules! parameter {
+    ($(#[$doc:meta])* $name:ident, $parameter:literal, $rule:expr, $example:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+        #[serde(try_from = "String")]
+        pub struct $name(Cow<'static, str>);
+
+        impl $name {
+            #[doc = concat!("Checks `text` against the rule of `", $parameter, "`.")]
+            ///
+            /// ```
+            #[doc = concat!("use rocket_bearer::", stringify!($name), ";")]
+            ///
+            #[doc = concat!("let value = ", stringify!($name), "::new(String::from(\"", $example, "\"))?;")]
+            #[doc = concat!("assert_eq!(value.as_str(), \"", $example, "\");")]
+            #[doc = concat!("assert!(", stringify!($name), "::new(\"quote \\\" inside\").is_err());")]
+            /// # Ok::<(), rocket_bearer::InvalidParameter>(())
+            /// ```
+            pub fn new(text: impl Into<String>) -> Result<$name, InvalidParameter> {
+                let text = text.into();
+                if $rule.allows(&text) {
+                    Ok($name(Cow::Owned(text)))
+                } else {
+                    Err(InvalidParameter {
+                        parameter: $parameter,
+                        rule: $rule,
+                        value: text,
+                    })
+                }
+            }
+
+            /// A literal, checked without allocating. In a `const` the check
+            /// runs at compile time, so a bad literal does not build;
+            /// elsewhere a bad literal panics.
+            ///
+            /// ```
+            #[doc = concat!("use rocket_bearer::", stringify!($name), ";")]
+            ///
+            #[doc = concat!("const VALUE: ", stringify!($name), " = ", stringify!($name), "::from_static(\"", $example, "\");")]
+            /// ```
+            pub const fn from_static(text: &'static str) -> $name {
+                if !$rule.allows(text) {
+                    panic!(concat!("a ", $parameter, " outside the rule of RFC 6750 §3"));
+                }
+                $name(Cow::Borrowed(text))
+            }
+
+            /// The value, as it goes between the quotes.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = InvalidParameter;
+
+            fn try_from(text: String) -> Result<$name, InvalidParameter> {
+                $name::new(text)
+            }
+        }
+    };
+}
+
+parameter!(
+    /// The protection space named in every challenge (RFC 9110 §11.5):
+    /// non-empty visible ASCII and spaces, without `"` or `\`.
+    ///
+    /// The realm is optional (RFC 6750 §3). Manage one in your rocket, and
+    /// every challenge the library writes names it:
+    ///
+    /// ```
+    /// use rocket_bearer::Realm;
+    ///
+    /// let rocket = rocket::build()
+    ///     .manage(Realm::from_static("my api"))
+    ///     .register("/", rocket_bearer::catchers());
+    /// ```
+    ///
+    /// It deserializes from a string, so it can be a key of your
+    /// configuration; `2024` in TOML is a number and is refused, `"2024"` is
+    /// taken.
+    Realm,
+    "realm",
+    Rule::Text,
+    "my api"
+);
+
+parameter!(
+    /// The scope a resource needs, sent with `insufficient_scope` (RFC 6750
+    /// §3): one or more scope tokens (visible ASCII without `"` or `\`)
+    /// separated by single spaces, as in `read write`.
+    Scope,
+    "scope",
+    Rule::Tokens,
+    "admin read"
+);
+
+parameter!(
+    /// Text for the developer reading the challenge (`error_description`,
+    /// RFC 6750 §3): visible ASCII and spaces, without `"` or `\`. Problem
+    /// details carry it as `detail`.
+    Description,
+    "error_description",
+    Rule::Text,
+    "the token has expired"
+);
+
+parameter!(
+    /// A page that explains the error (`error_uri`, RFC 6750 §3): visible
+    /// ASCII without spaces, `"` or `\`. RFC 6750 wants an absolute URI;
+    /// that part is yours to keep.
+    ErrorUri,
+    "error_uri",
+    Rule::NoSpaces,
+    "https://example.com/errors/expired"
+);
+
+/// A `WWW-Authenticate` field value for the Bearer scheme: one space after
+/// the scheme, parameters separated by commas (RFC 9110 §11.3), in the order
+/// realm, error, error_description, error_uri, scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Challenge(String);
+
+impl Challenge {
+    pub(crate) fn new(realm: Option<&Realm>, rejection: &Rejection) -> Challenge {
+        let (error, details, scope) = match rejection {
+            Rejection::MissingCredentials => (None, None, None),
+            Rejection::InvalidRequest(details) => (Some("invalid_request"), Some(details), None),
+            Rejection::InvalidToken(details) => (Some("invalid_token"), Some(details), None),
+            Rejection::InsufficientScope(scope, details) => {
+                (Some("insufficient_scope"), Some(details), Some(scope))
+            }
+        };
+        let (description, uri) = match details {
+            Some(Details { description, uri }) => (description.as_ref(), uri.as_ref()),
+            None => (None, None),
+        };
+        let parameters = [
+            ("realm", realm.map(Realm::as_str)),
+            ("error", error),
+            ("error_description", description.map(Description::as_str)),
+            ("error_uri", uri.map(ErrorUri::as_str)),
+            ("scope", scope.map(Scope::as_str)),
+        ];
+        let mut value = String::with_capacity(64);
+        value.push_str("Bearer");
+        let mut separator = " ";
+        for (name, text) in parameters {
+            if let Some(text) = text {
+                value.extend([separator, name, "=\"", text, "\""]);
+                separator = ", ";
+            }
+        }
+        Challenge(value)
+    }
+}
+
+impl From<Challenge> for Header<'static> {
+    fn from(challenge: Challenge) -> Header<'static> {
+        Header::new("WWW-Authenticate", challenge.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Challenge, Description, ErrorUri, Realm, Rule, Scope};
+    use crate::rejection::Rejection;
+
+    #[test]
+    fn each_rule_takes_what_rfc_6750_allows_and_nothing_else() {
+        let cases = [
+            (Rule::Text, "a b!#[]~", true),
+            (Rule::Text, " leading and trailing ", true),
+            (Rule::NoSpaces, "https://x.example/a?b=c#d", true),
+            (Rule::NoSpaces, "a b", false),
+            (Rule::Tokens, "read write", true),
+            (Rule::Tokens, "read", true),
+            (Rule::Tokens, " read", false),
+            (Rule::Tokens, "read ", false),
+            (Rule::Tokens, "read  write", false),
+        ];
+        for (rule, text, allowed) in cases {
+            assert_eq!(rule.allows(text), allowed, "{rule:?} {text:?}");
+        }
+        for rule in [Rule::Text, Rule::NoSpaces, Rule::Tokens] {
+            for text in [
+                "", "a\"b", "a\\b", "café", "tab\t", "nl\n", "nul\0", "del\x7f",
+            ] {
+                assert!(!rule.allows(text), "{rule:?} {text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_challenge_lists_its_parameters_in_order_separated_by_commas() {
+        let realm = Realm::from_static("api");
+        let full = Rejection::insufficient_scope(Scope::from_static("admin"))
+            .with_description(Description::from_static("needs admin"))
+            .with_uri(ErrorUri::from_static("https://e.example/scope"));
+        let cases = [
+            (
+                Some(&realm),
+                Rejection::MissingCredentials,
+                r#"Bearer realm="api""#,
+            ),
+            (None, Rejection::MissingCredentials, "Bearer"),
+            (
+                None,
+                Rejection::invalid_token(),
+                r#"Bearer error="invalid_token""#,
+            ),
+            (
+                Some(&realm),
+                full,
+                r#"Bearer realm="api", error="insufficient_scope", error_description="needs admin", error_uri="https://e.example/scope", scope="admin""#,
+            ),
+        ];
+        for (realm, rejection, expected) in cases {
+            assert_eq!(Challenge::new(realm, &rejection).0, expected);
+        }
+    }
+}

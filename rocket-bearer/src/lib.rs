@@ -1,0 +1,13 @@
+#![doc = include_str!("../README.md")]
+
+mod body;
+mod catchers;
+mod challenge;
+mod credentials;
+mod negotiation;
+mod rejection;
+
+pub use catchers::{catchers, catchers_missing, default_catcher};
+pub use challenge::{Description, ErrorUri, InvalidParameter, Realm, Scope};
+pub use credentials::{Credentials, Malformed, Token};
+pub use rejection::{Details, Rejection};
