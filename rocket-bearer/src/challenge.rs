@@ -201,6 +201,14 @@ parameter!(
     /// The scope a resource needs, sent with `insufficient_scope` (RFC 6750
     /// §3): one or more scope tokens (visible ASCII without `"` or `\`)
     /// separated by single spaces, as in `read write`.
+    ///
+    /// ```
+    /// use rocket_bearer::{Rejection, Scope};
+    ///
+    /// const ADMIN: Scope = Scope::from_static("admin");
+    /// let rejection = Rejection::insufficient_scope(ADMIN);
+    /// assert!(Scope::new("read  write").is_err()); // one space between tokens
+    /// ```
     Scope,
     "scope",
     Rule::Tokens,
@@ -211,6 +219,14 @@ parameter!(
     /// Text for the developer reading the challenge (`error_description`,
     /// RFC 6750 §3): visible ASCII and spaces, without `"` or `\`. Problem
     /// details carry it as `detail`.
+    ///
+    /// ```
+    /// use rocket_bearer::{Description, Rejection};
+    ///
+    /// const EXPIRED: Description = Description::from_static("the token has expired");
+    /// let rejection = Rejection::invalid_token().with_description(EXPIRED);
+    /// assert_eq!(rejection.description(), Some(&EXPIRED));
+    /// ```
     Description,
     "error_description",
     Rule::Text,
@@ -221,6 +237,13 @@ parameter!(
     /// A page that explains the error (`error_uri`, RFC 6750 §3): visible
     /// ASCII without spaces, `"` or `\`. RFC 6750 wants an absolute URI;
     /// that part is yours to keep.
+    ///
+    /// ```
+    /// use rocket_bearer::{ErrorUri, Rejection};
+    ///
+    /// const HELP: ErrorUri = ErrorUri::from_static("https://example.com/errors/token");
+    /// let rejection = Rejection::invalid_token().with_uri(HELP);
+    /// ```
     ErrorUri,
     "error_uri",
     Rule::NoSpaces,

@@ -53,7 +53,25 @@ pub enum Credentials<'r> {
     Malformed(Malformed),
 }
 
-/// How an `Authorization` header breaks RFC 6750 §2.1.
+/// How an `Authorization` header breaks RFC 6750 §2.1. Most APIs answer
+/// every kind with `invalid_request` (400); the kind can pick the
+/// description.
+///
+/// ```
+/// use rocket_bearer::{Credentials, Description, Malformed, Rejection};
+///
+/// fn refuse(malformed: Malformed) -> Rejection {
+///     let description = match malformed {
+///         Malformed::Repeated => "send one Authorization header",
+///         Malformed::NoToken => "no token after Bearer",
+///         _ => "the token is not a b64token",
+///     };
+///     Rejection::invalid_request().with_description(Description::from_static(description))
+/// }
+///
+/// let Credentials::Malformed(malformed) = Credentials::parse("Bearer") else { unreachable!() };
+/// assert_eq!(refuse(malformed).error_code(), Some("invalid_request"));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Malformed {
