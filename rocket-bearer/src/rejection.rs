@@ -235,7 +235,10 @@ impl Rejection {
     /// ```
     ///
     /// The newest record wins: a guard taken as `Option<_>` that refused
-    /// earlier cannot shadow the guard that really failed.
+    /// earlier cannot shadow a guard that really failed and recorded its
+    /// reason. A record lasts for the whole request, so a later failure of
+    /// the same status that records nothing (a data guard's 400, a handler's
+    /// 401) is answered with it.
     pub fn record(&self, request: &Request<'_>) {
         let cell = request.local_cache(Record::default);
         *cell
