@@ -73,6 +73,17 @@ impl Rejection {
     pub(crate) fn recorded(request: &Request<'_>) -> Rejection {
         *request.local_cache(|| Rejection::MissingCredentials)
     }
+
+    /// The reason a guard recorded on `request`, if one did: for the access
+    /// log and the metrics, once the response is ready.
+    pub(crate) fn recorded_reason(request: &Request<'_>) -> Option<Rejection> {
+        let mut recorded = true;
+        let rejection = *request.local_cache(|| {
+            recorded = false;
+            Rejection::MissingCredentials
+        });
+        recorded.then_some(rejection)
+    }
 }
 
 /// The Bearer token of `request`, if its first `Authorization` header uses the

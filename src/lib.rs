@@ -8,9 +8,14 @@
 //! [`Rejection::reject`] (see [`bearer_token`] to read the credentials), and
 //! register [`catchers`] for the realm. README.md has a whole example.
 
+mod access;
 mod auth;
 mod catchers;
 mod config;
+mod drain;
+mod health;
+mod logger;
+mod metrics;
 mod negotiation;
 mod routes;
 
@@ -20,7 +25,10 @@ use rocket::{Build, Rocket};
 
 pub use auth::{Authenticated, Rejection, bearer_token};
 pub use catchers::catchers;
-pub use config::{ConfigError, InvalidRealm, Realm, Settings};
+pub use config::{ConfigError, InvalidRealm, Realm, Settings, figment};
+pub use drain::{Drain, handle_signals};
+pub use logger::{dropped_lines, flush as flush_log, install as install_log, print_line};
+pub use metrics::Metrics;
 
 /// The service, configured from `Rocket.toml` and `ROCKET_*` variables.
 pub fn rocket() -> Result<Rocket<Build>, ConfigError> {
@@ -33,10 +41,16 @@ pub fn rocket() -> Result<Rocket<Build>, ConfigError> {
 /// that a bad value is one line naming the key rather than a panic.
 pub fn custom(figment: Figment) -> Result<Rocket<Build>, ConfigError> {
     let settings = Settings::from_figment(&figment)?;
-    let rocket = rocket::custom(figment)
+    let [no_ctrlc, no_signals] = drain::without_rockets_signals();
+    let rocket = rocket::custom(figment.merge(no_ctrlc).merge(no_signals))
+        .manage(Drain::new(settings.drain))
+        .manage(Metrics::new())
+        .attach(access::Access)
         .mount("/", routes::routes())
+        .mount("/", health::routes())
+        .mount("/", metrics::routes())
         .mount("/", FileServer::from(&settings.static_dir))
-        .register("/", catchers(&settings.realm));
+        .register("/", access::observing_unseen(catchers(&settings.realm)));
     Ok(rocket)
 }
 
