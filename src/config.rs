@@ -62,7 +62,7 @@ pub struct Settings {
     #[serde(default = "default_static_dir")]
     pub static_dir: PathBuf,
     /// Seconds between the first SIGTERM or SIGINT and the start of the
-    /// graceful shutdown, while `/readyz` answers 503 (see [`crate::Drain`]).
+    /// graceful shutdown, while `/readyz` answers 503 (see `src/drain.rs`).
     #[serde(default)]
     pub drain: u32,
 }

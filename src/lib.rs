@@ -26,9 +26,8 @@ use rocket::{Build, Rocket};
 pub use auth::{Authenticated, Rejection, bearer_token};
 pub use catchers::catchers;
 pub use config::{ConfigError, InvalidRealm, Realm, Settings, figment};
-pub use drain::{Drain, handle_signals};
-pub use logger::{dropped_lines, flush as flush_log, install as install_log, print_line};
-pub use metrics::Metrics;
+pub use drain::handle_signals;
+pub use logger::{flush as flush_log, install as install_log, print_line};
 
 /// The service, configured from `Rocket.toml` and `ROCKET_*` variables.
 pub fn rocket() -> Result<Rocket<Build>, ConfigError> {
@@ -43,8 +42,8 @@ pub fn custom(figment: Figment) -> Result<Rocket<Build>, ConfigError> {
     let settings = Settings::from_figment(&figment)?;
     let [no_ctrlc, no_signals] = drain::without_rockets_signals();
     let rocket = rocket::custom(figment.merge(no_ctrlc).merge(no_signals))
-        .manage(Drain::new(settings.drain))
-        .manage(Metrics::new())
+        .manage(drain::Drain::new(settings.drain))
+        .manage(metrics::Metrics::new())
         .attach(access::Access)
         .mount("/", routes::routes())
         .mount("/", health::routes())

@@ -148,6 +148,12 @@ fn queue(line: Vec<u8>) {
 /// Bytes the log thread writes at once at most, when lines wait.
 const BATCH: usize = 64 * 1024;
 
+/// How long the log thread rests after each write, so that under load it
+/// writes the lines of this long in one batch instead of being woken for
+/// each: a line waits this long at most. Measured (BENCHMARKS.md): a wake-up
+/// per line doubled the CPU per request.
+const REST: Duration = Duration::from_millis(10);
+
 /// The log thread: writes the waiting lines to stdout, a batch at a time,
 /// and counts those of a batch that fails. It writes to its own handle on
 /// stdout, without `std`'s line buffer, which on a closed stdout keeps some
@@ -189,6 +195,7 @@ fn write_lines(receiver: Receiver<Message>) {
         for done in flushed.drain(..) {
             let _ = done.send(());
         }
+        std::thread::sleep(REST);
     }
 }
 
