@@ -7,6 +7,11 @@
 //! To reuse the pieces in another Rocket app: write a guard that refuses with
 //! [`Rejection::reject`] (see [`bearer_token`] to read the credentials), and
 //! register [`catchers`] for the realm. README.md has a whole example.
+//!
+//! The service runs like a production one: a JSON access line per request
+//! that never carries a token, `/healthz` and `/readyz`, a drain on SIGTERM
+//! or SIGINT before the graceful shutdown, and Prometheus metrics at
+//! `/metrics` (README.md, "Operating it").
 
 mod access;
 mod auth;
