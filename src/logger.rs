@@ -75,13 +75,11 @@ pub fn install(level: LogLevel) {
     if QUEUE.set(sender).is_err() {
         return;
     }
-    let spawned = std::thread::Builder::new()
+    // Without its thread every line is dropped and counted; the log is
+    // installed all the same, so that Rocket's own logger never is.
+    let _ = std::thread::Builder::new()
         .name("log-writer".into())
         .spawn(move || write_lines(receiver));
-    if spawned.is_err() {
-        // No thread, no log: every line is counted as dropped.
-        return;
-    }
     // Rocket's mapping: `critical` is warnings and errors, `normal` info.
     let max = tracing_log::log::LevelFilter::from(level);
     let subscriber = tracing_subscriber::fmt()
