@@ -14,6 +14,7 @@ use rocket::http::{Method, Status};
 use rocket::{Catcher, Data, Request, Response, catcher};
 
 use crate::auth::Rejection;
+use crate::logger;
 use crate::metrics::{InFlight, Metrics};
 
 /// The fairing that starts the clock on each request and, once the response
@@ -108,7 +109,7 @@ fn record(request: &Request<'_>, method: Option<Method>, status: Status, took: O
         metrics.responded(status.code, reason, took);
     }
     tracing::info!(
-        target: "access",
+        target: logger::ACCESS,
         method = method.map(Method::as_str),
         path = request.uri().path().as_str(),
         status = status.code,

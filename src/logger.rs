@@ -32,9 +32,11 @@ use serde_json::Value;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_log::{AsTrace, LogTracer, NormalizeEvent};
+use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 
 /// Bytes of lines waiting for stdout at most (about 30,000 access lines):
@@ -53,6 +55,16 @@ const REQUEST_MODULES: [&str; 6] = [
     "rocket::form",
     "rocket::fs",
 ];
+
+/// The field that marks an event carrying a `log` record (Rocket's), added
+/// by the `log` bridge. The log shows those, already filtered by
+/// [`REQUEST_MODULES`], and the access lines ([`ACCESS`]); it leaves out
+/// the events of the `tracing` in hyper and h2, which at `debug` describe
+/// every frame of every request.
+const LOG_RECORD: &str = "log.target";
+
+/// The target of the access line ([`crate::access`]).
+pub(crate) const ACCESS: &str = "access";
 
 static QUEUE: OnceLock<Sender<Message>> = OnceLock::new();
 static QUEUED_BYTES: AtomicUsize = AtomicUsize::new(0);
@@ -86,7 +98,15 @@ pub fn install(level: LogLevel) {
         .event_format(JsonLine)
         .with_max_level(max.as_trace())
         .with_writer(Stdout)
-        .finish();
+        .finish()
+        .with(
+            filter_fn(|metadata| {
+                metadata.target() == ACCESS || metadata.fields().field(LOG_RECORD).is_some()
+            })
+            // Events above the level are never asked about: the filter
+            // costs nothing at `off` and `normal`.
+            .with_max_level_hint(max.as_trace()),
+        );
     // Both fail only when a logger is already set: then that one logs.
     let _ = tracing::subscriber::set_global_default(subscriber);
     let _ = LogTracer::builder()

@@ -6,6 +6,7 @@ use std::process::Child;
 
 use serde_json::{Value, json};
 
+use crate::curl::curl_path;
 use crate::metrics::scrape;
 use crate::server::{
     Answer, BINARY, INVALID_TOKEN, NO_CREDENTIALS, Server, Stdout, connect, request, send_raw,
@@ -87,23 +88,42 @@ fn each_request_is_one_json_line_without_query_token_or_credentials() {
     }
 }
 
-/// At `debug`, Rocket logs each request whole, headers included: the
-/// service drops those records, and Rocket's other per-request ones.
+/// At `debug`, Rocket logs each request whole, headers included, and h2
+/// describes every frame: the service drops those records, and Rocket's
+/// other per-request ones, over HTTP/1.1 and HTTP/2 alike.
 #[test]
 fn the_debug_log_level_shows_no_token_either() {
     let server = Server::start("debug", &[("ROCKET_LOG_LEVEL", "debug")]);
+    let path = "/example?access_token=qu3ry-t0ken";
+    let secret = "Authorization: Bearer s3cr3t-t0ken";
     server
-        .exchange(
-            "GET",
-            "/example?access_token=qu3ry-t0ken",
-            &["Authorization: Bearer s3cr3t-t0ken"],
-        )
+        .exchange("GET", path, &[secret])
         .assert_unauthorized(INVALID_TOKEN);
-    let log = server.stdout_until(|line| access(line).is_some());
+    curl_path(
+        &server,
+        &["-i", "--http2-prior-knowledge", "-H", secret],
+        path,
+    )
+    .assert_unauthorized(INVALID_TOKEN);
+    let accesses = std::cell::Cell::new(0);
+    let log = server.stdout_until(|line| {
+        accesses.set(accesses.get() + usize::from(access(line).is_some()));
+        accesses.get() == 2
+    });
     for forbidden in ["s3cr3t", "qu3ry", "access_token", "uthorization"] {
         assert!(
             !log.iter().any(|line| line.contains(forbidden)),
             "{forbidden} in {log:#?}"
+        );
+    }
+    // Rocket's launch messages, then the access lines: nothing from hyper
+    // or h2.
+    for line in &log {
+        let target = serde_json::from_str::<Value>(line).expect("a JSON line")["target"].clone();
+        let target = target.as_str().expect("a target");
+        assert!(
+            target == "access" || target.starts_with("rocket::"),
+            "{line}"
         );
     }
 }
