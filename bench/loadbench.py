@@ -84,6 +84,11 @@ def parse_options():
     parser.add_argument(
         "--also", action="append", default=[], metavar="NAME=PATH",
         help="another build of the service to run like it, for A/B tuning")
+    parser.add_argument(
+        "--variant", action="append", default=[], metavar="NAME=VAR=VALUE",
+        help="the service's build again, with VAR=VALUE added to its "
+             "environment (e.g. logged=ROCKET_LOG_LEVEL=normal); repeat a "
+             "NAME to add several variables")
     options = parser.parse_args()
     if not 1 <= options.rounds <= 50 or not 1 <= options.duration <= 600:
         parser.error("rounds must be 1..50 and duration 1..600 seconds")
@@ -100,8 +105,19 @@ def build(options):
         run(["cargo", "build", "--release", "--locked",
              "--bin", "unauthorized", "--example", "bare_hyper"])
     release = TARGET / "release"
-    ours_env = {"ROCKET_PROFILE": "release", "ROCKET_ADDRESS": "127.0.0.1"}
+    # No drain: each round stops the service with SIGTERM.
+    ours_env = {"ROCKET_PROFILE": "release", "ROCKET_ADDRESS": "127.0.0.1",
+                "ROCKET_DRAIN": "0"}
     servers = [("ours", [str(release / "unauthorized")], ours_env)]
+    variants = {}
+    for variant in options.variant:
+        name, _, assignment = variant.partition("=")
+        var, equals, value = assignment.partition("=")
+        if not name or not var or not equals:
+            sys.exit(f"--variant {variant!r} is not NAME=VAR=VALUE")
+        variants.setdefault(name, dict(ours_env))[var] = value
+    for name, env in variants.items():
+        servers.append((name, [str(release / "unauthorized")], env))
     for also in options.also:
         name, _, path = also.partition("=")
         servers.append((name, [str(Path(path).resolve())], ours_env))

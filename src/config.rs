@@ -50,10 +50,10 @@ impl Provider for Verbatim {
     }
 }
 
-/// The service's settings: the `realm` and `static_dir` keys of `Rocket.toml`,
-/// overridable as `ROCKET_REALM` and `ROCKET_STATIC_DIR`. [`crate::custom`]
-/// reads them; they are public so that a test can check what a profile
-/// resolves to.
+/// The service's settings: the `realm`, `static_dir` and `drain` keys of
+/// `Rocket.toml`, overridable as `ROCKET_REALM`, `ROCKET_STATIC_DIR` and
+/// `ROCKET_DRAIN`. [`crate::custom`] reads them; they are public so that a
+/// test can check what a profile resolves to.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Settings {
     /// The protection space named in every challenge (RFC 9110 §11.5). A
@@ -65,6 +65,10 @@ pub struct Settings {
     /// The directory served at `/`, relative to the working directory.
     #[serde(default = "default_static_dir")]
     pub static_dir: PathBuf,
+    /// Seconds between the first SIGTERM or SIGINT and the start of the
+    /// graceful shutdown, while `/readyz` answers 503 (see `src/drain.rs`).
+    #[serde(default)]
+    pub drain: u32,
 }
 
 /// `example`, the contract's default.

@@ -6,16 +6,28 @@
 //!
 //! The guard, the reasons and the catchers come from the `rocket-bearer`
 //! library in this workspace, which any Rocket app can use the same way.
+//!
+//! The service runs like a production one: a JSON access line per request
+//! that never carries a token, `/healthz` and `/readyz`, a drain on SIGTERM
+//! or SIGINT before the graceful shutdown, and Prometheus metrics at
+//! `/metrics` (README.md, "Operating it").
 
+mod access;
 mod auth;
 mod config;
+mod drain;
+mod health;
+mod logger;
+mod metrics;
 mod routes;
 
 use rocket::figment::Figment;
 use rocket::fs::FileServer;
 use rocket::{Build, Rocket};
 
-pub use config::{ConfigError, Settings};
+pub use config::{ConfigError, Settings, figment};
+pub use drain::handle_signals;
+pub use logger::{flush as flush_log, install as install_log, print_line};
 
 /// The service, configured from `Rocket.toml` and `ROCKET_*` variables.
 pub fn rocket() -> Result<Rocket<Build>, ConfigError> {
@@ -28,12 +40,21 @@ pub fn rocket() -> Result<Rocket<Build>, ConfigError> {
 /// that a bad value is one line naming the key rather than a panic.
 pub fn custom(figment: Figment) -> Result<Rocket<Build>, ConfigError> {
     let settings = Settings::from_figment(&figment)?;
-    let rocket = rocket::custom(figment)
+    let [no_ctrlc, no_signals] = drain::without_rockets_signals();
+    let rocket = rocket::custom(figment.merge(no_ctrlc).merge(no_signals))
+        .manage(drain::Drain::new(settings.drain))
+        .manage(metrics::Metrics::new())
+        .attach(access::Access)
         .mount("/", routes::routes())
+        .mount("/", health::routes())
+        .mount("/", metrics::routes())
         .mount("/", FileServer::from(&settings.static_dir))
         .manage(settings.realm)
         .register("/", rocket_bearer::catchers())
-        .register("/", [rocket_bearer::default_catcher()]);
+        .register(
+            "/",
+            access::observing_unseen(vec![rocket_bearer::default_catcher()]),
+        );
     Ok(rocket)
 }
 

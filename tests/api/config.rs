@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use rocket::Config;
 use rocket::config::LogLevel;
+use rocket::figment::providers::Serialized;
 use rocket::http::Method;
 
 use rocket_bearer::Realm;
@@ -31,17 +32,34 @@ fn every_profile_listens_on_8080_with_the_example_realm_and_no_server_header() {
 }
 
 #[test]
-fn the_debug_profile_listens_on_loopback_and_logs_each_request() {
-    let (config, _) = config("debug");
+fn the_debug_profile_listens_on_loopback_logs_each_request_and_stops_at_once() {
+    let (config, settings) = config("debug");
     assert_eq!(config.address, IpAddr::V4(Ipv4Addr::LOCALHOST));
     assert_eq!(config.log_level, LogLevel::Normal);
+    assert_eq!(settings.drain, 0);
 }
 
 #[test]
-fn the_release_profile_listens_on_every_interface_and_logs_nothing() {
-    let (config, _) = config("release");
+fn the_release_profile_listens_on_every_interface_logs_nothing_and_drains_10_s() {
+    let (config, settings) = config("release");
     assert_eq!(config.address, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     assert_eq!(config.log_level, LogLevel::Off);
+    assert_eq!(settings.drain, 10);
+}
+
+/// The service handles SIGTERM and SIGINT itself (its drain): Rocket's own
+/// handling stays off whatever the configuration says.
+#[test]
+fn rockets_own_signal_handling_is_off_whatever_the_configuration_says() {
+    let shutdown = Serialized::global(
+        "shutdown",
+        serde_json::json!({"ctrlc": true, "signals": ["term", "hup"], "grace": 7}),
+    );
+    let client = client_with(profile("release").merge(shutdown));
+    let config = client.rocket().config();
+    assert!(!config.shutdown.ctrlc);
+    assert_eq!(format!("{:?}", config.shutdown.signals), "{}");
+    assert_eq!(config.shutdown.grace, 7);
 }
 
 #[test]

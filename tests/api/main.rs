@@ -6,5 +6,6 @@ mod errors;
 mod example;
 mod helpers;
 mod negotiation;
+mod operational;
 mod properties;
 mod static_files;

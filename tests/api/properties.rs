@@ -1,7 +1,7 @@
 //! Properties over arbitrary requests: whatever the method, path, query,
 //! `Authorization` and `Accept`, `/example` answers with exactly the
-//! contract's 401, nothing else answers 2xx but the static files, and every
-//! error is JSON of the contract's shape.
+//! contract's 401, nothing else answers 2xx but the static files and the
+//! operational endpoints, and every error is JSON of the contract's shape.
 
 use proptest::prelude::{Just, Strategy, prop_oneof};
 use proptest::sample::select;
@@ -229,10 +229,15 @@ fn every_request_to_example_gets_exactly_the_contracts_401() {
 /// The files under `static/`, and `/` for `index.html`.
 const STATIC: [&str; 5] = ["/", "/index.html", "/app.js", "/style.css", "/icon.svg"];
 
+/// The status documents for operators (CONTRACT.md, "Operational endpoints").
+const OPERATIONAL: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
 #[test]
-fn nothing_else_answers_2xx_but_the_static_files_and_every_error_is_json() {
+fn nothing_else_answers_2xx_but_the_static_files_and_operational_endpoints_and_every_error_is_json()
+{
     let path = prop_oneof![
         select(STATIC.to_vec()).prop_map(str::to_owned),
+        select(OPERATIONAL.to_vec()).prop_map(str::to_owned),
         proptest::collection::vec(
             // Percent-escapes of digits and punctuation only, so that no
             // segment decodes to `example`.
@@ -257,8 +262,8 @@ fn nothing_else_answers_2xx_but_the_static_files_and_every_error_is_json() {
         }
         let response = request.dispatch();
         let status = response.status();
-        let served =
-            STATIC.contains(&path.as_str()) && matches!(method, Method::Get | Method::Head);
+        let served = (STATIC.contains(&path.as_str()) || OPERATIONAL.contains(&path.as_str()))
+            && matches!(method, Method::Get | Method::Head);
         if served {
             assert_eq!(status, Status::Ok, "{method} {path}");
             return;

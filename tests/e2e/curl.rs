@@ -10,10 +10,15 @@ use crate::server::{
 /// Runs `curl -sS --max-time 10 <args> http://ADDRESS/example` and parses
 /// what it prints; curl must succeed.
 fn curl(server: &Server, args: &[&str]) -> Answer {
+    curl_path(server, args, "/example")
+}
+
+/// Like [`curl`], for `path` (with a query, if any).
+pub fn curl_path(server: &Server, args: &[&str], path: &str) -> Answer {
     let output = Command::new("curl")
         .args(["-sS", "--max-time", "10"])
         .args(args)
-        .arg(format!("http://{}/example", server.address))
+        .arg(format!("http://{}{path}", server.address))
         .output()
         .expect("curl runs: apt-get install curl");
     let stderr = String::from_utf8_lossy(&output.stderr);

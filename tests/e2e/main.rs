@@ -4,9 +4,11 @@
 mod bad_input;
 mod browser;
 mod curl;
+mod drain;
 mod idle;
 mod lifecycle;
 mod log;
+mod metrics;
 mod nginx;
 mod proxy;
 mod server;

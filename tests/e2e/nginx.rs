@@ -221,6 +221,39 @@ fn nginx_answers_its_own_errors_as_json() {
     assert_nginx_error(gone, "HTTP/2 502 ");
 }
 
+/// Health, readiness and metrics are for the instances' own addresses: to
+/// the public they are the JSON 404, however the path is written.
+#[test]
+#[ignore = "needs nginx: apt-get install nginx"]
+fn the_operational_endpoints_are_the_json_404_through_nginx() {
+    let proxy = Proxy::start(&[]);
+    let instance = proxy.instances[0].as_ref().expect("an instance");
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        let direct = instance.exchange("GET", path, &[]);
+        assert_eq!(direct.status_line, "HTTP/1.1 200 OK", "{path}: {direct:#?}");
+    }
+    let paths = [
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/healthz/",
+        "//metrics",
+        "/%6Detrics",
+        "/%72eadyz",
+        "/./healthz",
+        "/readyz?full=1",
+    ];
+    for path in paths {
+        assert_nginx_error(proxy.exchange("GET", path, &[]), "HTTP/1.1 404 Not Found");
+        let head = through_nginx(proxy.exchange("HEAD", path, &[]));
+        assert_eq!(head.status_line, "HTTP/1.1 404 Not Found", "HEAD {path}");
+        assert_eq!(head.header("content-type"), Some("application/json"));
+        assert_eq!(head.body, "", "HEAD {path}");
+        let http2 = proxy.curl(&["--http2", "--path-as-is"], path);
+        assert_nginx_error(http2, "HTTP/2 404 ");
+    }
+}
+
 /// The decision README.md states: a body over `--max-body` (64 KiB) is
 /// refused by nginx with the JSON 413 before any of it is read, and nothing
 /// reaches an instance; a smaller one is forwarded and gets the 401.

@@ -20,14 +20,16 @@ pub const NO_CREDENTIALS: &str = r#"Bearer realm="example""#;
 pub const INVALID_TOKEN: &str = r#"Bearer realm="example", error="invalid_token""#;
 
 /// The binary with an empty environment but for a loopback address, an
-/// ephemeral port and `vars`: the `ROCKET_*` variables of whoever runs the
-/// tests must not change what they prove.
+/// ephemeral port, no drain before shutting down, and `vars`: the
+/// `ROCKET_*` variables of whoever runs the tests must not change what they
+/// prove.
 pub fn command(program: &str, vars: &[(&str, &str)]) -> Command {
     let mut command = Command::new(program);
     command
         .env_clear()
         .env("ROCKET_ADDRESS", "127.0.0.1")
         .env("ROCKET_PORT", "0")
+        .env("ROCKET_DRAIN", "0")
         .envs(vars.iter().copied())
         .stdin(Stdio::null());
     command
@@ -224,6 +226,47 @@ impl Server {
     pub fn exchange(&self, method: &str, path: &str, headers: &[&str]) -> Answer {
         Answer::parse(&self.send_raw(request(method, path, headers).as_bytes()))
     }
+}
+
+/// What becomes of the stdout of a server started by [`start_unread`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stdout {
+    /// Closed before the server prints anything: `unauthorized | head -0`.
+    Closed,
+    /// Open and never read, so that it fills: a stalled log collector.
+    Unread,
+}
+
+/// Starts `program` (the binary, or another build of it) in `profile` with
+/// `vars` on a free port, its stdout `Closed` or `Unread`, and waits until
+/// it accepts connections, since it cannot say where it listens: the child,
+/// its address, and the stdout pipe while it must stay open.
+pub fn start_unread(
+    program: &str,
+    profile: &str,
+    vars: &[(&str, &str)],
+    stdout: Stdout,
+) -> (Child, String, Option<std::process::ChildStdout>) {
+    let port = free_port().to_string();
+    let mut child = command(program, vars)
+        .env("ROCKET_PROFILE", profile)
+        .env("ROCKET_PORT", &port)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let pipe = child.stdout.take();
+    let pipe = match stdout {
+        Stdout::Closed => {
+            drop(pipe);
+            None
+        }
+        Stdout::Unread => pipe,
+    };
+    let address = format!("127.0.0.1:{port}");
+    let listening = wait_for_listener(&mut child, &address);
+    assert_eq!(listening, Ok(()), "the server exited");
+    (child, address, pipe)
 }
 
 /// Waits until `done` holds, asking every 10 ms; after [`PATIENCE`], fails
