@@ -59,7 +59,7 @@ pub struct Settings {
     /// The protection space named in every challenge (RFC 9110 §11.5). A
     /// realm is text: `realm = 2024` in `Rocket.toml` is refused as a number,
     /// `realm = "2024"` is taken. (`ROCKET_REALM=2024` is text already: see
-    /// [`figment`].)
+    /// [`figment()`].)
     #[serde(default = "default_realm")]
     pub realm: Realm,
     /// The directory served at `/`, relative to the working directory.
