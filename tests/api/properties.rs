@@ -63,10 +63,10 @@ impl Range {
 fn quality(ranges: &[Range], media_type: &str) -> f64 {
     let mut best: Option<(u8, f64)> = None;
     for range in ranges {
-        if let Some(specificity) = range.specificity(media_type) {
-            if best.is_none_or(|(most, _)| specificity > most) {
-                best = Some((specificity, range.q()));
-            }
+        if let Some(specificity) = range.specificity(media_type)
+            && best.is_none_or(|(most, _)| specificity > most)
+        {
+            best = Some((specificity, range.q()));
         }
     }
     best.map_or(0.0, |(_, q)| q)

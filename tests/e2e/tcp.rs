@@ -14,7 +14,7 @@ use crate::server::{Answer, Body, INVALID_TOKEN, NO_CREDENTIALS, Server, UNAUTHO
 fn nth_request(i: usize) -> (String, bool, &'static str) {
     let head = i % 3 == 1;
     let method = ["GET", "HEAD", "POST"][i % 3];
-    let (authorization, challenge) = if i % 2 == 0 {
+    let (authorization, challenge) = if i.is_multiple_of(2) {
         ("", NO_CREDENTIALS)
     } else {
         ("Authorization: Bearer t0k3n\r\n", INVALID_TOKEN)

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Load benchmark: the service beside a bare hyper server and the Go tutorial.
 
-Run from anywhere: `bench/loadbench.py` (see --help). It builds the release
-binary and the bare hyper baseline (examples/bare_hyper.rs) with cargo and the
-Go peer (bench/tutorial/main.go) with `go build`, then drives each server on a
+Run from anywhere: `benchmarks/load/loadbench.py` (see --help). It builds the release
+binary and the bare hyper baseline (benchmarks/src/bin/bare_hyper.rs) with cargo and the
+Go peer (benchmarks/load/go_tutorial.go) with `go build`, then drives each server on a
 loopback port with wrk, one wrk thread, at 32 and 256 connections. The servers
 take turns round by round, each round starting every server afresh; each
 measurement follows a warm-up on the same server. With two CPUs or more the
@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TARGET = ROOT / "target"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -103,7 +103,7 @@ def build(options):
     """Builds the servers; returns (name, command, environment) for each."""
     if not options.no_build:
         run(["cargo", "build", "--release", "--locked",
-             "--bin", "unauthorized", "--example", "bare_hyper"])
+             "--bin", "unauthorized", "--bin", "bare_hyper"])
     release = TARGET / "release"
     # No drain: each round stops the service with SIGTERM.
     ours_env = {"ROCKET_PROFILE": "release", "ROCKET_ADDRESS": "127.0.0.1",
@@ -121,16 +121,15 @@ def build(options):
     for also in options.also:
         name, _, path = also.partition("=")
         servers.append((name, [str(Path(path).resolve())], ours_env))
-    servers.append(("hyper", [str(release / "examples" / "bare_hyper")], {}))
-    go_binary = TARGET / "bench" / "tutorial"
+    servers.append(("hyper", [str(release / "bare_hyper")], {}))
+    go_binary = TARGET / "go_tutorial"
     if shutil.which("go") is None:
         print("go is missing: install it with `apt-get install golang-go`; "
               "running without the Go peer", flush=True)
     else:
         if not options.no_build:
-            go_binary.parent.mkdir(parents=True, exist_ok=True)
-            run(["go", "build", "-o", str(go_binary), "main.go"],
-                cwd=ROOT / "bench" / "tutorial")
+            run(["go", "build", "-o", str(go_binary), "go_tutorial.go"],
+                cwd=Path(__file__).resolve().parent)
         servers.append(("go", [str(go_binary)], {}))
     return servers
 

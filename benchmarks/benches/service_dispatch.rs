@@ -1,10 +1,10 @@
 //! One dispatch of the 401 through Rocket's local asynchronous client, in
 //! process: the guard, the catcher, the body and the response fairings,
 //! without sockets or hyper. A change in the service's own code shows here
-//! without the network's noise; `bench/loadbench.py` measures the server.
+//! without the network's noise; `benchmarks/load/loadbench.py` measures the server.
 //!
-//! `cargo bench --bench dispatch` measures; `cargo test --benches` runs each
-//! case once.
+//! `cargo bench -p benchmarks --bench service_dispatch` measures; `cargo test
+//! -p benchmarks --benches` runs each case once.
 
 // `criterion_group!` defines a public function that it leaves undocumented.
 #![allow(missing_docs)]
@@ -14,8 +14,11 @@ use rocket::http::Header;
 use rocket::local::asynchronous::Client;
 use rocket::tokio::runtime::{Builder, Runtime};
 
-/// The release profile of `Rocket.toml`, as the server runs it.
+/// The release profile of `Rocket.toml`, as the server runs it from the
+/// project's root (where `Rocket.toml` and `static/` are).
 fn client(runtime: &Runtime) -> Client {
+    std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .expect("the project's root exists");
     let figment = rocket::Config::figment().select("release");
     let rocket = unauthorized::custom(figment).expect("Rocket.toml configures the service");
     runtime

@@ -2,8 +2,8 @@
 //! same bytes: what the reason's record, the challenge built per response
 //! and the negotiation cost over the least a Rocket app can do.
 //!
-//! `cargo bench -p rocket-bearer --bench catcher` measures; `cargo test
-//! --benches` runs each case once.
+//! `cargo bench -p benchmarks --bench library_catcher` measures; `cargo test
+//! -p benchmarks --benches` runs each case once.
 
 // `criterion_group!` defines a public function that it leaves undocumented.
 #![allow(missing_docs)]

@@ -1,9 +1,9 @@
 //! The load benchmark's floor: a bare hyper 1 server on tokio that answers
 //! every request with the service's 401 for a request without credentials,
 //! the same status, headers and 26-byte body, written from static bytes.
-//! `bench/loadbench.py` builds and runs it beside the service and a Go peer.
+//! `benchmarks/load/loadbench.py` builds and runs it beside the service and a Go peer.
 //!
-//! Usage: `cargo run --release --example bare_hyper -- 127.0.0.1:PORT`; it
+//! Usage: `cargo run --release -p benchmarks --bin bare_hyper -- 127.0.0.1:PORT`; it
 //! prints `listening on http://ADDR` like the service.
 
 use std::convert::Infallible;
