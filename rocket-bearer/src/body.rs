@@ -36,34 +36,20 @@ impl<'a> ErrorBody<'a> {
         }
     }
 
-    /// The body's text: prepared once for the library's three statuses,
-    /// which a flood of refusals answers, serialized otherwise.
-    fn text(&self) -> Result<Text, serde_json::Error> {
-        let prepared = match (self.problem, self.detail) {
-            (false, _) => prepared_message(self.status),
-            (true, None) => prepared_problem(self.status),
-            (true, Some(_)) => None,
-        };
-        if let Some(text) = prepared {
-            return Ok(Text::Prepared(text));
-        }
+    /// The body's text, the same for every status (RFC 9457 §3.1 for
+    /// problem details).
+    fn text(&self) -> Result<String, serde_json::Error> {
         let title = self.status.reason_lossy();
-        let text = match self.problem {
-            false => serde_json::to_string(&Message { message: title })?,
+        match self.problem {
+            false => serde_json::to_string(&Message { message: title }),
             true => serde_json::to_string(&Problem {
                 kind: "about:blank",
                 title,
                 status: self.status.code,
                 detail: self.detail.map(Description::as_str),
-            })?,
-        };
-        Ok(Text::Serialized(text))
+            }),
+        }
     }
-}
-
-enum Text {
-    Prepared(&'static str),
-    Serialized(String),
 }
 
 impl<'r> Responder<'r, 'static> for ErrorBody<'_> {
@@ -73,37 +59,12 @@ impl<'r> Responder<'r, 'static> for ErrorBody<'_> {
             false => ContentType::JSON,
             true => ContentType::new("application", "problem+json"),
         };
-        let mut response = Response::build();
-        match text {
-            Text::Prepared(text) => response.sized_body(text.len(), Cursor::new(text)),
-            Text::Serialized(text) => response.sized_body(text.len(), Cursor::new(text)),
-        };
-        response
+        Response::build()
+            .sized_body(text.len(), Cursor::new(text))
             .status(self.status)
             .header(content_type)
             .header(Header::new("Vary", "Accept"))
             .ok()
-    }
-}
-
-/// The plain body of 400, 401 and 403, as `serde_json` writes them (a unit
-/// test checks it).
-fn prepared_message(status: Status) -> Option<&'static str> {
-    match status.code {
-        400 => Some(r#"{"message":"Bad Request"}"#),
-        401 => Some(r#"{"message":"Unauthorized"}"#),
-        403 => Some(r#"{"message":"Forbidden"}"#),
-        _ => None,
-    }
-}
-
-/// Problem details without `detail` for 400, 401 and 403.
-fn prepared_problem(status: Status) -> Option<&'static str> {
-    match status.code {
-        400 => Some(r#"{"type":"about:blank","title":"Bad Request","status":400}"#),
-        401 => Some(r#"{"type":"about:blank","title":"Unauthorized","status":401}"#),
-        403 => Some(r#"{"type":"about:blank","title":"Forbidden","status":403}"#),
-        _ => None,
     }
 }
 
@@ -121,29 +82,4 @@ struct Problem<'a> {
     status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<&'a str>,
-}
-
-#[cfg(test)]
-mod tests {
-    use rocket::http::Status;
-
-    use super::{Message, Problem, prepared_message, prepared_problem};
-
-    #[test]
-    fn the_prepared_bodies_are_what_serde_writes() -> serde_json::Result<()> {
-        for status in [Status::BadRequest, Status::Unauthorized, Status::Forbidden] {
-            let title = status.reason_lossy();
-            let message = serde_json::to_string(&Message { message: title })?;
-            assert_eq!(prepared_message(status), Some(message.as_str()));
-            let problem = Problem {
-                kind: "about:blank",
-                title,
-                status: status.code,
-                detail: None,
-            };
-            let problem = serde_json::to_string(&problem)?;
-            assert_eq!(prepared_problem(status), Some(problem.as_str()));
-        }
-        Ok(())
-    }
 }
