@@ -10,7 +10,7 @@
 //! The service runs like a production one: a JSON access line per request
 //! that never carries a token, `/healthz` and `/readyz`, a drain on SIGTERM
 //! or SIGINT before the graceful shutdown, and Prometheus metrics at
-//! `/metrics` (README.md, "Operating it").
+//! `/metrics` (docs/OPERATING.md).
 
 mod access;
 mod auth;
@@ -57,9 +57,3 @@ pub fn custom(figment: Figment) -> Result<Rocket<Build>, ConfigError> {
         );
     Ok(rocket)
 }
-
-/// README.md's Rust examples, compiled and run as doctests so that the
-/// README stays true.
-#[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-struct ReadmeDoctests;
