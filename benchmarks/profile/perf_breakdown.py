@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Where a server's CPU goes, by layer, from a `perf record -g` file.
 
-Usage: bench/perf_breakdown.py perf.data
+Usage: benchmarks/profile/perf_breakdown.py perf.data
 Reads `perf report --no-children --sort dso,sym` (self time per symbol) and
 adds each symbol's share to the first layer whose pattern it matches.
 """
@@ -27,7 +27,7 @@ LAYERS = [
 
 def main():
     if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
-        sys.exit("usage: bench/perf_breakdown.py PERF.DATA (from perf record -e cpu-clock -g)")
+        sys.exit("usage: benchmarks/profile/perf_breakdown.py PERF.DATA (from perf record -e cpu-clock -g)")
     report = subprocess.run(
         ["perf", "report", "-i", sys.argv[1], "--no-children", "--sort", "dso,sym",
          "--stdio", "-g", "none"],
