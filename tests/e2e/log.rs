@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use crate::curl::curl_path;
 use crate::metrics::scrape;
 use crate::server::{
-    Answer, BINARY, INVALID_TOKEN, NO_CREDENTIALS, Server, Stdout, connect, request, send_raw,
-    signal, start_unread, wait_until,
+    Answer, BINARY, INVALID_TOKEN, NO_CREDENTIALS, Server, Stdout, connect, program, request,
+    send_raw, signal, start_unread, wait_until,
 };
 
 /// The access line of `line`, without its timestamp and duration, which
@@ -144,13 +144,6 @@ fn the_release_profile_logs_no_request() {
     assert!(log[0].starts_with("SIGTERM: draining for 0 s"), "{log:#?}");
     let (status, stderr) = server.wait_for_exit();
     assert_eq!((status.code(), stderr.as_str()), (Some(0), ""));
-}
-
-/// The program the stdout tests run: the test build (with
-/// `debug_assertions`, where Rocket's own logger would panic), or another
-/// one named by `UNAUTHORIZED_BINARY` (`.ci/run` passes the release build).
-fn program() -> String {
-    std::env::var("UNAUTHORIZED_BINARY").unwrap_or_else(|_| BINARY.to_owned())
 }
 
 /// Waits for `child` to exit: its status and stderr.

@@ -5,6 +5,7 @@ mod bad_input;
 mod browser;
 mod curl;
 mod drain;
+mod hosts;
 mod idle;
 mod lifecycle;
 mod log;

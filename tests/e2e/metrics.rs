@@ -26,13 +26,17 @@ impl Scrape {
     }
 }
 
-/// `GET /metrics` on a new connection: a 200 in the OpenMetrics text format,
-/// not to be stored, that ends with `# EOF`.
+/// `GET /metrics` on a new connection: see [`read_scrape`].
 pub fn scrape(address: &str) -> Scrape {
-    let answer = Answer::parse(&send_raw(
+    read_scrape(Answer::parse(&send_raw(
         address,
         request("GET", "/metrics", &[]).as_bytes(),
-    ));
+    )))
+}
+
+/// The samples of the answer to `GET /metrics`, which must be a 200 in the
+/// OpenMetrics text format, not to be stored, that ends with `# EOF`.
+pub fn read_scrape(answer: Answer) -> Scrape {
     assert_eq!(answer.status_line, "HTTP/1.1 200 OK", "{answer:#?}");
     assert_eq!(answer.header("content-type"), Some(OPENMETRICS));
     assert_eq!(answer.header("cache-control"), Some("no-store"));
@@ -49,7 +53,8 @@ pub fn scrape(address: &str) -> Scrape {
     Scrape(samples)
 }
 
-const MISSING: &str = r#"unauthorized_responses_total{status="401",reason="missing_credentials"}"#;
+pub const MISSING: &str =
+    r#"unauthorized_responses_total{status="401",reason="missing_credentials"}"#;
 const INVALID: &str = r#"unauthorized_responses_total{status="401",reason="invalid_token"}"#;
 const OK: &str = r#"unauthorized_responses_total{status="200"}"#;
 const NOT_FOUND: &str = r#"unauthorized_responses_total{status="404"}"#;

@@ -578,13 +578,25 @@ fn post_example(body: &str) -> String {
 
 /// The instance that gave the final answer to the request an access-log
 /// line records: the last of `upstream=a, b`.
-fn served_by(line: &str) -> Option<&str> {
+pub fn served_by(line: &str) -> Option<&str> {
     let upstreams = line
         .split(" upstream=")
         .nth(1)?
         .split(" upstream_status=")
         .next()?;
     upstreams.rsplit(", ").next()
+}
+
+/// How many of the requests in access-log lines `log` were retried on
+/// another instance: their `upstream=` names more than one.
+pub fn retried(log: &str) -> usize {
+    log.lines()
+        .filter(|line| {
+            line.split(" upstream=")
+                .nth(1)
+                .is_some_and(|u| u.contains(", "))
+        })
+        .count()
 }
 
 /// What a load sends.
@@ -632,15 +644,7 @@ impl Report {
 
     /// The figures, for the test's output.
     fn summary(&self, proxy: &Proxy) -> String {
-        let log = proxy.access_log();
-        let retried = log
-            .lines()
-            .filter(|line| {
-                line.split(" upstream=")
-                    .nth(1)
-                    .is_some_and(|u| u.contains(", "))
-            })
-            .count();
+        let retried = retried(&proxy.access_log());
         format!(
             "{} requests, none failed, {retried} retried on another instance, slowest {:?}",
             self.requests, self.slowest

@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,13 +24,13 @@ use crate::server::{
     wait_for_listener, wait_until,
 };
 
-const NEEDS_NGINX: &str = "needs nginx: apt-get install nginx";
+pub const NEEDS_NGINX: &str = "needs nginx: apt-get install nginx";
 const NEEDS_OPENSSL: &str = "needs openssl: apt-get install openssl";
 pub const RENDER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/render-nginx");
 
 /// The renderer's options every test starts from: timeouts small enough
 /// that a test sees them fire, an instance out of rotation for a second.
-const TEST_SETTINGS: [&str; 8] = [
+pub const TEST_SETTINGS: [&str; 8] = [
     "--header-timeout",
     "2s",
     "--body-timeout",
@@ -66,15 +66,7 @@ impl Proxy {
     /// Starts two instances and nginx with the test settings, then `options`
     /// for `deploy/render-nginx` (a later option wins).
     pub fn start(options: &[&str]) -> Proxy {
-        let nginx = nginx_program();
-        let prefix = tempfile::Builder::new()
-            .prefix("unauthorized-nginx-")
-            .tempdir()
-            .expect("a temporary prefix");
-        // Started as root, nginx's workers run as nobody, and must reach
-        // the temporary directories nginx makes in here.
-        std::fs::set_permissions(prefix.path(), std::fs::Permissions::from_mode(0o755))
-            .expect("the prefix opens to nginx's workers");
+        let prefix = make_prefix();
         let (cert, key) = make_certificate(prefix.path());
         let instances: Vec<Server> = (0..2).map(|_| Server::start("release", &[])).collect();
         let upstreams: Vec<String> = instances.iter().map(|i| i.address.clone()).collect();
@@ -89,20 +81,9 @@ impl Proxy {
             settings.extend([cert.clone().into(), "--key".into(), key.clone().into()]);
             settings.extend(TEST_SETTINGS.iter().chain(options).map(OsString::from));
             render(prefix.path(), &settings, &upstreams);
-            // What nginx prints before it opens its error.log.
-            let stderr = prefix.path().join("stderr.log");
-            let mut child = Command::new(&nginx)
-                .arg("-p")
-                .arg(prefix.path())
-                .args(["-c", "nginx.conf", "-e", "stderr"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(std::fs::File::create(&stderr).expect("stderr.log is created"))
-                .spawn()
-                .expect(NEEDS_NGINX);
+            let mut child = spawn_nginx(&mut Command::new(nginx_program()), prefix.path());
             if let Err(status) = wait_for_listener(&mut child, &address) {
-                let stderr = std::fs::read_to_string(&stderr).unwrap_or_default();
-                return Err(format!("nginx did not start ({status}): {stderr}"));
+                return Err(nginx_failed(status, prefix.path()));
             }
             Ok((child, address, settings))
         });
@@ -185,23 +166,7 @@ impl Proxy {
     pub fn reload_with(&self, kept: &[usize]) {
         let upstreams: Vec<&String> = kept.iter().map(|&i| &self.upstreams[i]).collect();
         render(self.prefix.path(), &self.settings, &upstreams);
-        let old = self.workers();
-        signal(self.nginx.id(), "HUP");
-        wait_until(
-            || {
-                let workers = self.workers();
-                !workers.is_empty() && workers.iter().all(|w| !old.contains(w))
-            },
-            || format!("nginx kept its old workers {old:?}"),
-        );
-    }
-
-    /// The process ids of nginx's workers.
-    fn workers(&self) -> Vec<String> {
-        let pid = self.nginx.id();
-        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"));
-        let children = children.expect("/proc lists nginx's workers");
-        children.split_whitespace().map(str::to_owned).collect()
+        reload(self.nginx.id());
     }
 
     /// Takes instance `index` from the proxy, for the test to stop it.
@@ -229,23 +194,88 @@ impl Proxy {
 
 impl Drop for Proxy {
     fn drop(&mut self) {
-        // SIGQUIT would wait for connections; SIGTERM is nginx's fast
-        // shutdown, which also stops the workers.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.nginx.id().to_string()])
-            .status();
-        let deadline = Instant::now() + PATIENCE;
-        while let Ok(None) = self.nginx.try_wait() {
-            if Instant::now() > deadline {
-                let _ = self.nginx.kill();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        stop(&mut self.nginx, self.prefix.path());
+    }
+}
+
+/// A temporary prefix for nginx: its configuration, certificate, pid file,
+/// logs and temporary files.
+pub fn make_prefix() -> TempDir {
+    let prefix = tempfile::Builder::new()
+        .prefix("unauthorized-nginx-")
+        .tempdir()
+        .expect("a temporary prefix");
+    // Started as root, nginx's workers run as nobody, and must reach
+    // the temporary directories nginx makes in here.
+    std::fs::set_permissions(prefix.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("the prefix opens to nginx's workers");
+    prefix
+}
+
+/// Starts `nginx` (the program, or what runs it: `ip netns exec NS nginx`)
+/// in the foreground with `prefix/nginx.conf`; what it prints before it
+/// opens its error.log goes to `prefix/stderr.log`.
+pub fn spawn_nginx(nginx: &mut Command, prefix: &Path) -> Child {
+    let stderr = std::fs::File::create(prefix.join("stderr.log")).expect("stderr.log is created");
+    nginx
+        .arg("-p")
+        .arg(prefix)
+        .args(["-c", "nginx.conf", "-e", "stderr"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect(NEEDS_NGINX)
+}
+
+/// Why nginx, run with `prefix`, exited with `status` before it listened.
+pub fn nginx_failed(status: ExitStatus, prefix: &Path) -> String {
+    let stderr = std::fs::read_to_string(prefix.join("stderr.log")).unwrap_or_default();
+    format!("nginx did not start ({status}): {stderr}")
+}
+
+/// Has the nginx whose master is `pid` load its configuration again
+/// (SIGHUP), and waits until its old workers have finished their requests
+/// and exited.
+pub fn reload(pid: u32) {
+    let old = workers(pid);
+    signal(pid, "HUP");
+    wait_until(
+        || {
+            let workers = workers(pid);
+            !workers.is_empty() && workers.iter().all(|w| !old.contains(w))
+        },
+        || format!("nginx kept its old workers {old:?}"),
+    );
+}
+
+/// The process ids of the workers of the nginx whose master is `pid`.
+fn workers(pid: u32) -> Vec<String> {
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"));
+    let children = children.expect("/proc lists nginx's workers");
+    children.split_whitespace().map(str::to_owned).collect()
+}
+
+/// Stops `nginx`, run with `prefix`, and its workers; prints its error.log
+/// when a test is failing.
+pub fn stop(nginx: &mut Child, prefix: &Path) {
+    // SIGQUIT would wait for connections; SIGTERM is nginx's fast
+    // shutdown, which also stops the workers.
+    let _ = Command::new("kill")
+        .args(["-TERM", &nginx.id().to_string()])
+        .status();
+    let deadline = Instant::now() + PATIENCE;
+    while let Ok(None) = nginx.try_wait() {
+        if Instant::now() > deadline {
+            let _ = nginx.kill();
+            let _ = nginx.wait();
+            break;
         }
-        if std::thread::panicking() {
-            let errors = std::fs::read_to_string(self.prefix.path().join("error.log"));
-            eprintln!("nginx's error.log: {}", errors.unwrap_or_default());
-        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if std::thread::panicking() {
+        let errors = std::fs::read_to_string(prefix.join("error.log"));
+        eprintln!("nginx's error.log: {}", errors.unwrap_or_default());
     }
 }
 
@@ -364,7 +394,7 @@ fn client_config(cert: &Path) -> Arc<ClientConfig> {
 
 /// Writes `dir/nginx.conf`, rendered by `deploy/render-nginx` from
 /// `settings` for `upstreams`.
-fn render(dir: &Path, settings: &[OsString], upstreams: &[impl AsRef<OsStr>]) {
+pub fn render(dir: &Path, settings: &[OsString], upstreams: &[impl AsRef<OsStr>]) {
     let config = run(Command::new(RENDER).args(settings).args(upstreams));
     std::fs::write(dir.join("nginx.conf"), config).expect("nginx.conf is written");
 }

@@ -19,6 +19,14 @@ pub const UNAUTHORIZED_PROBLEM: &str =
 pub const NO_CREDENTIALS: &str = r#"Bearer realm="example""#;
 pub const INVALID_TOKEN: &str = r#"Bearer realm="example", error="invalid_token""#;
 
+/// The build that tests of the release profile may run instead of the test
+/// build: the one named by `UNAUTHORIZED_BINARY` (`.ci/run` passes the
+/// release build), else the test build (with `debug_assertions`, where
+/// Rocket's own logger would panic on a closed stdout).
+pub fn program() -> String {
+    std::env::var("UNAUTHORIZED_BINARY").unwrap_or_else(|_| BINARY.to_owned())
+}
+
 /// The binary with an empty environment but for a loopback address, an
 /// ephemeral port, no drain before shutting down, and `vars`: the
 /// `ROCKET_*` variables of whoever runs the tests must not change what they
@@ -68,6 +76,17 @@ impl Server {
     pub fn start_with_open_files(profile: &str, nofile: usize) -> Server {
         let mut command = command("prlimit", &[("ROCKET_PROFILE", profile)]);
         command.arg(format!("--nofile={nofile}")).arg(BINARY);
+        Server::spawn(command)
+    }
+
+    /// Like [`Server::start`], but [`program`], inside network namespace
+    /// `netns`: `ip netns exec` becomes the binary, so the server's process
+    /// id is the binary's.
+    pub fn start_in_netns(netns: &str, profile: &str, vars: &[(&str, &str)]) -> Server {
+        let mut command = command("ip", vars);
+        command
+            .env("ROCKET_PROFILE", profile)
+            .args(["netns", "exec", netns, &program()]);
         Server::spawn(command)
     }
 

@@ -1,0 +1,782 @@
+//! README's "Beyond one machine", for real: a client, nginx, two instances
+//! and a monitoring host, each a network namespace of its own, joined by
+//! veth pairs to a bridge in a namespace of its own, with addresses from
+//! 198.18.0.0/15 (RFC 2544's benchmarking range) and an nft firewall on each
+//! instance host that lets in the nginx host and the monitoring host alone.
+//!
+//! No packet may leave these namespaces: a packet to a test address sent
+//! from the root namespace would follow its default route off the machine.
+//! So the root namespace gets no address, route or interface of the test's;
+//! the test process never opens a socket to a test address itself (every
+//! probe, load and server runs through `ip netns exec`); no test namespace
+//! has a default route, checked before any traffic; and for the whole run an
+//! nft table of the test's in the root namespace drops and counts every
+//! packet to 198.18.0.0/15, and the test fails if its counter moved.
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+use crate::metrics::{MISSING, read_scrape};
+use crate::nginx::{retried, served_by};
+use crate::proxy::{
+    TEST_SETTINGS, make_certificate, make_prefix, nginx_failed, nginx_program, reload, render, run,
+    spawn_nginx, stop, through_nginx,
+};
+use crate::server::{Answer, NO_CREDENTIALS, PATIENCE, Server, signal, wait_until};
+
+/// A host: the last part of its namespace's name, and its address.
+#[derive(Clone, Copy)]
+struct Host {
+    name: &'static str,
+    address: &'static str,
+}
+
+const CLIENT: Host = Host {
+    name: "client",
+    address: "198.18.0.10",
+};
+const NGINX: Host = Host {
+    name: "nginx",
+    address: "198.18.0.20",
+};
+const INSTANCES: [Host; 2] = [
+    Host {
+        name: "app1",
+        address: "198.18.0.31",
+    },
+    Host {
+        name: "app2",
+        address: "198.18.0.32",
+    },
+];
+const MONITORING: Host = Host {
+    name: "monitoring",
+    address: "198.18.0.40",
+};
+const HOSTS: [Host; 5] = [CLIENT, NGINX, INSTANCES[0], INSTANCES[1], MONITORING];
+
+/// Every address of the test is in here, and only ever inside its
+/// namespaces.
+const TEST_RANGE: &str = "198.18.0.0/15";
+/// The hosts' network: a connected route, and no other.
+const PREFIX_LENGTH: &str = "24";
+/// Where each instance listens, on its host's own address.
+const PORT: &str = "8001";
+/// Test namespaces are `uah-PID-HOST` and the root namespace's nft table
+/// `uah_PID`, PID the test process's: a run removes those of runs that are
+/// gone, and never another live run's.
+const NAME: &str = "uah";
+/// The drain of the instance that is drained, in seconds.
+const DRAIN: &str = "2";
+
+/// The firewall of an instance host, as README.md gives it: the service
+/// port from the nginx host and the monitoring host, and a TCP reset for
+/// every other TCP connection.
+fn instance_firewall(nginx: &str, monitoring: &str) -> String {
+    format!(
+        "table inet unauthorized {{
+    chain input {{
+        type filter hook input priority filter; policy accept;
+        iif \"lo\" accept
+        tcp dport {PORT} ip saddr {{ {nginx}, {monitoring} }} accept
+        meta l4proto tcp reject with tcp reset
+    }}
+}}
+"
+    )
+}
+
+#[test]
+#[ignore = "needs root, ip netns (iproute2), nft (nftables) and nginx"]
+fn nginx_and_two_instances_on_hosts_of_their_own_lose_no_request() {
+    let started = Instant::now();
+    require_root_and_tools();
+    let trap = LeakTrap::set();
+    let network = Network::create();
+    network.assert_no_default_route();
+    for instance in INSTANCES {
+        let rules = instance_firewall(NGINX.address, MONITORING.address);
+        nft(network.exec(instance, "nft"), &rules);
+    }
+    let drains = [DRAIN, "0"];
+    let mut instances: Vec<Option<Server>> = INSTANCES
+        .iter()
+        .zip(drains)
+        .map(|(host, drain)| {
+            let vars = [
+                ("ROCKET_ADDRESS", host.address),
+                ("ROCKET_PORT", PORT),
+                ("ROCKET_DRAIN", drain),
+            ];
+            Some(Server::start_in_netns(
+                &network.netns(*host),
+                "release",
+                &vars,
+            ))
+        })
+        .collect();
+    let upstreams: Vec<String> = INSTANCES
+        .iter()
+        .map(|host| format!("{}:{PORT}", host.address))
+        .collect();
+    for (instance, upstream) in instances.iter().flatten().zip(&upstreams) {
+        assert_eq!(&instance.address, upstream, "each binds its host's address");
+    }
+    let front = Front::start(&network, &upstreams);
+
+    // The contract's 401 through nginx over TLS, from the client host,
+    // answered by both instances; and each instance's metrics, scraped by
+    // the monitoring host, count exactly the requests the access log gives
+    // it.
+    let answer = Answer::parse(&run(&mut front.curl(&network, &["-i"], "/example")));
+    through_nginx(answer).assert_unauthorized(NO_CREDENTIALS);
+    let mut load = Load::start(&network, &front, &[], 40);
+    load.wait_for(40);
+    load.finish().assert_no_failure();
+    let log = front.wait_for_access_log(41);
+    for (instance, upstream) in INSTANCES.iter().zip(&upstreams) {
+        let served = log
+            .lines()
+            .filter(|line| served_by(line) == Some(upstream))
+            .count();
+        assert!(served >= 10, "{upstream} served few of:\n{log}");
+        let scrape = read_scrape(network.get(MONITORING, instance, "/metrics"));
+        assert_eq!(scrape.value(MISSING), served as f64, "{scrape:#?}");
+    }
+    eprintln!("through nginx: 41 requests over TLS from the client host, both instances answered");
+
+    // The firewall: the client host's connection to an instance is reset;
+    // the nginx host's and the monitoring host's are accepted. The
+    // operational endpoints answer the monitoring host, and are the JSON
+    // 404 through nginx.
+    for instance in INSTANCES {
+        let url = format!("http://{}:{PORT}/example", instance.address);
+        let direct = network
+            .curl(CLIENT, &["--connect-timeout", "5", &url])
+            .output()
+            .expect("curl runs");
+        // curl's 7 is a refused connection, a reset answering its SYN (a
+        // dropped SYN would be 28, a timeout).
+        assert_eq!(direct.status.code(), Some(7), "{direct:?}");
+        network
+            .get(NGINX, &instance, "/example")
+            .assert_unauthorized(NO_CREDENTIALS);
+        let ready = network.get(MONITORING, &instance, "/readyz");
+        assert_eq!(ready.status_line, "HTTP/1.1 200 OK", "{ready:#?}");
+        assert_eq!(ready.body, r#"{"status":"ready"}"#);
+    }
+    for path in ["/metrics", "/readyz", "/healthz"] {
+        let hidden = through_nginx(Answer::parse(&run(&mut front.curl(
+            &network,
+            &["-i"],
+            path,
+        ))));
+        assert_eq!(hidden.status_line, "HTTP/2 404 ", "{path}: {hidden:#?}");
+        assert_eq!(hidden.body, r#"{"message":"Not Found"}"#, "{path}");
+    }
+    eprintln!("firewall: the client host's connections reset, nginx's and monitoring's accepted");
+
+    // The second instance host's link goes down under a load of GETs, and
+    // comes back.
+    let log_start = front.access_log().len();
+    let mut load = Load::start(&network, &front, &[], Load::MAX);
+    load.wait_for(300);
+    network.set_link(INSTANCES[1], "down");
+    let at_down = load.answered();
+    load.wait_for(at_down + 600);
+    network.set_link(INSTANCES[1], "up");
+    let log_at_up = front.access_log().len();
+    let up = Instant::now();
+    wait_until(
+        || {
+            front.access_log()[log_at_up..]
+                .lines()
+                .any(|line| served_by(line) == Some(&upstreams[1]))
+        },
+        || "the instance host got no traffic again".to_owned(),
+    );
+    let back = up.elapsed();
+    let at_back = load.answered();
+    load.wait_for(at_back + 300);
+    let report = load.finish();
+    report.assert_no_failure();
+    eprintln!(
+        "link down under GETs: {}, {} retried on the other instance; served again {back:?} \
+         after the link came back (instance timeout 2 s, fail_timeout 1 s)",
+        report.summary(),
+        retried(&front.access_log()[log_start..]),
+    );
+
+    // The first instance drained as README says, under a load of POSTs:
+    // out of nginx, reload, then SIGTERM; /readyz, seen from the
+    // monitoring host, turns 503 while it drains.
+    let mut load = Load::start(
+        &network,
+        &front,
+        &["-d", "a=b", "-H", "Connection: close"],
+        Load::MAX,
+    );
+    load.wait_for(100);
+    front.reload_with(&upstreams[1..]);
+    let at_reload = load.answered();
+    load.wait_for(at_reload + 100);
+    let log_at_drain = front.access_log().len();
+    let draining = instances[0].take().expect("the instance runs");
+    draining.signal("TERM");
+    let signalled = Instant::now();
+    wait_until(
+        || {
+            let ready = network.get(MONITORING, &INSTANCES[0], "/readyz");
+            if ready.status_line == "HTTP/1.1 200 OK" {
+                return false;
+            }
+            assert_eq!(ready.status_line, "HTTP/1.1 503 Service Unavailable");
+            assert_eq!(ready.body, r#"{"status":"draining"}"#);
+            true
+        },
+        || "/readyz never turned 503".to_owned(),
+    );
+    let unready = signalled.elapsed();
+    let (status, stderr) = draining.wait_for_exit();
+    let stopped = signalled.elapsed();
+    assert!(status.success() && stderr.is_empty(), "{status}: {stderr}");
+    let at_exit = load.answered();
+    load.wait_for(at_exit + 100);
+    let report = load.finish();
+    report.assert_no_failure();
+    let after = &front.access_log()[log_at_drain..];
+    assert!(
+        after
+            .lines()
+            .all(|line| served_by(line) == Some(&upstreams[1])),
+        "{after}"
+    );
+    eprintln!(
+        "drained under POSTs: {}; /readyz 503 seen from the monitoring host {unready:?} after \
+         SIGTERM, the instance stopped (exit 0) {stopped:?} after it (drain {DRAIN} s)",
+        report.summary()
+    );
+
+    drop(front);
+    drop(instances);
+    drop(network);
+    assert_eq!(
+        trap.packets(),
+        0,
+        "packets to {TEST_RANGE} left the namespaces"
+    );
+    eprintln!(
+        "no packet left the namespaces; the test took {:?}",
+        started.elapsed()
+    );
+}
+
+/// Fails with one line, saying what to install, without root, `ip`, `nft`,
+/// curl or nginx.
+fn require_root_and_tools() {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let uid = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().next());
+    assert_eq!(
+        uid,
+        Some("0"),
+        "needs root: network namespaces and nft need it (run as root, as CI does)"
+    );
+    for (program, install) in [
+        ("ip", "needs ip: apt-get install iproute2"),
+        ("nft", "needs nft: apt-get install nftables"),
+        ("curl", "needs curl: apt-get install curl"),
+    ] {
+        let found = Command::new(program).arg("--version").output().is_ok();
+        assert!(found, "{install}");
+    }
+    nginx_program();
+}
+
+/// Runs `ip ARGS` to success.
+fn ip(args: &[&str]) -> String {
+    run(Command::new("ip").args(args))
+}
+
+/// Has `nft` (the program, or `ip netns exec NS nft`) load `rules`.
+fn nft(mut nft: Command, rules: &str) {
+    let mut child = nft
+        .args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("nft runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(rules.as_bytes())
+        .expect("nft reads the rules");
+    let output = child.wait_with_output().expect("nft ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "nft: {stderr}\n{rules}");
+}
+
+/// Whether the test process that named a namespace or table `NAME-PID…` is
+/// gone.
+fn is_stale(name: &str, separator: char) -> bool {
+    let pid = name
+        .strip_prefix(NAME)
+        .and_then(|rest| rest.strip_prefix(separator))
+        .and_then(|rest| rest.split(separator).next());
+    pid.is_some_and(|pid| {
+        pid.parse::<u32>().is_ok() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+    })
+}
+
+/// The nft table in the root namespace that drops and counts every packet
+/// to [`TEST_RANGE`], sent from or routed through the root namespace.
+/// Dropping it removes the table.
+struct LeakTrap {
+    table: String,
+}
+
+impl LeakTrap {
+    fn set() -> LeakTrap {
+        let tables = run(Command::new("nft").args(["list", "tables"]));
+        for table in tables
+            .lines()
+            .filter_map(|line| line.strip_prefix("table ip "))
+        {
+            if is_stale(table, '_') {
+                let _ = Command::new("nft")
+                    .args(["delete", "table", "ip", table])
+                    .status();
+            }
+        }
+        let table = format!("{NAME}_{}", std::process::id());
+        let drop_and_count = format!("ip daddr {TEST_RANGE} counter name leaked drop");
+        let rules = format!(
+            "table ip {table} {{
+    counter leaked {{ }}
+    chain output {{ type filter hook output priority raw; {drop_and_count}; }}
+    chain forward {{ type filter hook forward priority raw; {drop_and_count}; }}
+}}
+"
+        );
+        nft(Command::new("nft"), &rules);
+        LeakTrap { table }
+    }
+
+    /// How many packets the table dropped.
+    fn packets(&self) -> u64 {
+        let counter =
+            run(Command::new("nft").args(["list", "counter", "ip", &self.table, "leaked"]));
+        counter
+            .split_whitespace()
+            .skip_while(|word| *word != "packets")
+            .nth(1)
+            .and_then(|packets| packets.parse().ok())
+            .unwrap_or_else(|| panic!("no packet count in {counter}"))
+    }
+}
+
+impl Drop for LeakTrap {
+    fn drop(&mut self) {
+        let _ = Command::new("nft")
+            .args(["delete", "table", "ip", &self.table])
+            .status();
+    }
+}
+
+/// The hosts and their bridge, as namespaces. Dropping it kills every
+/// process left in them, by its id, then deletes them.
+struct Network {
+    /// `uah-PID`, the start of every namespace's name.
+    prefix: String,
+}
+
+impl Network {
+    /// Removes what runs that are gone left behind, then makes the bridge
+    /// and the hosts.
+    fn create() -> Network {
+        let namespaces = ip(&["netns", "list"]);
+        for netns in namespaces
+            .lines()
+            .filter_map(|l| l.split_whitespace().next())
+        {
+            if is_stale(netns, '-') {
+                remove_namespace(netns);
+            }
+        }
+        let network = Network {
+            prefix: format!("{NAME}-{}", std::process::id()),
+        };
+        let bridge = network.bridge();
+        ip(&["netns", "add", &bridge]);
+        ip(&["-n", &bridge, "link", "add", "br0", "type", "bridge"]);
+        ip(&["-n", &bridge, "link", "set", "br0", "up"]);
+        for host in HOSTS {
+            let netns = network.netns(host);
+            let port = network.port(host);
+            ip(&["netns", "add", &netns]);
+            // Made inside the bridge's namespace, the pair's other end moved
+            // straight into the host's: the root namespace never has either.
+            ip(&["-n", &bridge, "link", "add", &port, "type", "veth"]
+                .into_iter()
+                .chain(["peer", "name", "eth0", "netns", &netns])
+                .collect::<Vec<_>>());
+            ip(&["-n", &bridge, "link", "set", &port, "master", "br0", "up"]);
+            let address = format!("{}/{PREFIX_LENGTH}", host.address);
+            ip(&["-n", &netns, "address", "add", &address, "dev", "eth0"]);
+            ip(&["-n", &netns, "link", "set", "eth0", "up"]);
+            ip(&["-n", &netns, "link", "set", "lo", "up"]);
+        }
+        network
+    }
+
+    /// The namespace of `host`.
+    fn netns(&self, host: Host) -> String {
+        format!("{}-{}", self.prefix, host.name)
+    }
+
+    fn bridge(&self) -> String {
+        format!("{}-bridge", self.prefix)
+    }
+
+    /// The bridge's end of `host`'s veth pair: `host`'s link.
+    fn port(&self, host: Host) -> String {
+        format!("to-{}", host.name)
+    }
+
+    fn namespaces(&self) -> Vec<String> {
+        let hosts = HOSTS.iter().map(|host| self.netns(*host));
+        hosts.chain([self.bridge()]).collect()
+    }
+
+    /// Stops before any traffic, tearing down, if a test namespace has a
+    /// default route, or if the root namespace has an address or route in
+    /// [`TEST_RANGE`].
+    fn assert_no_default_route(&self) {
+        for netns in self.namespaces() {
+            for family in ["-4", "-6"] {
+                let default = ip(&["-n", &netns, family, "route", "show", "default"]);
+                assert_eq!(default, "", "{netns} has a default route");
+            }
+        }
+        let addresses = ip(&["-4", "address", "show", "to", TEST_RANGE]);
+        assert_eq!(addresses, "", "the root namespace has a test address");
+        let routes = ip(&["-4", "route", "show", "root", TEST_RANGE]);
+        assert_eq!(
+            routes, "",
+            "the root namespace has a route to a test address"
+        );
+    }
+
+    /// `program`, to run on `host`.
+    fn exec(&self, host: Host, program: &str) -> Command {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &self.netns(host), program]);
+        command
+    }
+
+    /// `curl -sS --max-time 30 ARGS`, to run on `host`, its stdout line
+    /// buffered (coreutils' `stdbuf`) so that a load's lines arrive as its
+    /// answers do, and none is lost when it is stopped.
+    fn curl(&self, host: Host, args: &[&str]) -> Command {
+        let mut curl = self.exec(host, "stdbuf");
+        curl.args(["-oL", "curl", "-sS", "--max-time", "30"])
+            .args(args);
+        curl
+    }
+
+    /// `GET path` from `host` to `instance`'s own address, with curl.
+    fn get(&self, host: Host, instance: &Host, path: &str) -> Answer {
+        let url = format!("http://{}:{PORT}{path}", instance.address);
+        Answer::parse(&run(&mut self.curl(host, &["-i", &url])))
+    }
+
+    /// Sets `host`'s link `up` or `down`, on the bridge's side: the host's
+    /// cable, pulled or put back.
+    fn set_link(&self, host: Host, state: &str) {
+        let port = self.port(host);
+        ip(&["-n", &self.bridge(), "link", "set", &port, state]);
+    }
+
+    /// Waits until something on `host` listens on TCP `port`, from `ss` on
+    /// the host: the test itself never connects to a test address.
+    fn wait_for_listener(
+        &self,
+        host: Host,
+        port: &str,
+        child: &mut Child,
+    ) -> Result<(), ExitStatus> {
+        let filter = format!("sport = :{port}");
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = child.try_wait().expect("the child can be waited for") {
+                return Err(status);
+            }
+            if !run(self.exec(host, "ss").args(["-Hltn", &filter])).is_empty() {
+                return Ok(());
+            }
+            assert!(Instant::now() < deadline, "nothing listened on {port}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        for netns in self.namespaces() {
+            remove_namespace(&netns);
+        }
+    }
+}
+
+/// Kills every process in namespace `netns` by its id (deleting a namespace
+/// leaves its processes running), then deletes it.
+fn remove_namespace(netns: &str) {
+    let pids = || {
+        let output = Command::new("ip").args(["netns", "pids", netns]).output();
+        output.map_or_else(
+            |_| String::new(),
+            |output| String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    };
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let left = pids();
+        if left.trim().is_empty() || Instant::now() > deadline {
+            break;
+        }
+        for pid in left.split_whitespace() {
+            let _ = Command::new("kill").args(["-KILL", pid]).status();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = Command::new("ip").args(["netns", "delete", netns]).status();
+}
+
+/// nginx on the nginx host, with the configuration `deploy/render-nginx`
+/// writes for the instances, and a throwaway certificate for `localhost`,
+/// the name the client host's curl resolves to the nginx host's address.
+struct Front {
+    nginx: Child,
+    cert: PathBuf,
+    /// `deploy/render-nginx`'s arguments but the instances.
+    settings: Vec<OsString>,
+    prefix: TempDir,
+}
+
+impl Front {
+    fn start(network: &Network, upstreams: &[String]) -> Front {
+        let prefix = make_prefix();
+        let (cert, key) = make_certificate(prefix.path());
+        let listen = format!("{}:443", NGINX.address);
+        let mut settings: Vec<OsString> = ["--standalone", "--listen", &listen, "--cert"]
+            .map(OsString::from)
+            .into();
+        settings.extend([cert.clone().into(), "--key".into(), key.into()]);
+        settings.extend(TEST_SETTINGS.iter().map(OsString::from));
+        render(prefix.path(), &settings, upstreams);
+        let nginx = nginx_program();
+        let mut command = network.exec(NGINX, &nginx.to_string_lossy());
+        let mut nginx = spawn_nginx(&mut command, prefix.path());
+        if let Err(status) = network.wait_for_listener(NGINX, "443", &mut nginx) {
+            panic!("{}", nginx_failed(status, prefix.path()));
+        }
+        Front {
+            nginx,
+            cert,
+            settings,
+            prefix,
+        }
+    }
+
+    /// curl on the client host with `args`, over HTTPS to nginx for `path`.
+    fn curl(&self, network: &Network, args: &[&str], path: &str) -> Command {
+        let mut curl = network.curl(CLIENT, &[]);
+        curl.arg("--cacert").arg(&self.cert);
+        curl.args(["--resolve", &format!("localhost:443:{}", NGINX.address)]);
+        curl.args(args).arg(format!("https://localhost{path}"));
+        curl
+    }
+
+    /// Renders the configuration again with `upstreams` alone, and has
+    /// nginx load it.
+    fn reload_with(&self, upstreams: &[String]) {
+        render(self.prefix.path(), &self.settings, upstreams);
+        reload(self.nginx.id());
+    }
+
+    fn access_log(&self) -> String {
+        std::fs::read_to_string(self.prefix.path().join("access.log")).expect("the access log")
+    }
+
+    /// The access log once it has `lines` lines.
+    fn wait_for_access_log(&self, lines: usize) -> String {
+        wait_until(
+            || self.access_log().lines().count() >= lines,
+            || format!("the access log has only:\n{}", self.access_log()),
+        );
+        self.access_log()
+    }
+}
+
+impl Drop for Front {
+    fn drop(&mut self) {
+        stop(&mut self.nginx, self.prefix.path());
+    }
+}
+
+/// A bounded load from the client host: curl, four requests at a time over
+/// HTTP/1.1 keep-alive connections, to `/example?n=1` up to `?n=COUNT`,
+/// printing a line per answer. It ends after COUNT requests, or when told.
+struct Load {
+    curl: Child,
+    /// `status size exitcode seconds error`, one line per request.
+    lines: Arc<Mutex<Vec<String>>>,
+    reader: Option<JoinHandle<()>>,
+}
+
+/// What a load saw.
+struct Report {
+    requests: usize,
+    failures: Vec<String>,
+    slowest: Duration,
+    /// Requests that took a second or more: those that met a lost host.
+    slow: usize,
+}
+
+impl Report {
+    fn assert_no_failure(&self) {
+        assert!(self.failures.is_empty(), "{:#?}", self.failures);
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{} requests, none failed, {} took a second or more, the slowest {:?}",
+            self.requests, self.slow, self.slowest
+        )
+    }
+}
+
+impl Load {
+    const MAX: usize = 50_000;
+
+    /// Starts curl on the client host with `args` for COUNT requests.
+    fn start(network: &Network, front: &Front, args: &[&str], count: usize) -> Load {
+        let path = format!("/example?n=[1-{count}]");
+        let write_out = "%{http_code} %{size_download} %{exitcode} %{time_total} %{errormsg}\n";
+        let mut curl = front.curl(
+            network,
+            &[
+                &["--http1.1", "--parallel", "--parallel-max", "4"],
+                &["-o", "/dev/null", "-w", write_out],
+                args,
+            ]
+            .concat(),
+            &path,
+        );
+        let mut curl = curl
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("curl runs");
+        let stdout = curl.stdout.take().expect("stdout is piped");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let reader = {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                let mut stdout = BufReader::new(stdout);
+                let mut line = String::new();
+                // A line cut short when curl is stopped is no answer.
+                while stdout
+                    .read_line(&mut line)
+                    .is_ok_and(|_| line.ends_with('\n'))
+                {
+                    let answer = std::mem::take(&mut line);
+                    lines
+                        .lock()
+                        .expect("a lock")
+                        .push(answer.trim_end().to_owned());
+                }
+            })
+        };
+        Load {
+            curl,
+            lines,
+            reader: Some(reader),
+        }
+    }
+
+    fn answered(&self) -> usize {
+        self.lines.lock().expect("a lock").len()
+    }
+
+    /// Waits until `count` requests have been answered.
+    fn wait_for(&mut self, count: usize) {
+        let lines = self.lines.clone();
+        wait_until(
+            || {
+                if self.answered() >= count {
+                    return true;
+                }
+                let ended = self.curl.try_wait().expect("curl can be waited for");
+                assert!(ended.is_none(), "the load ended early: {ended:?}");
+                false
+            },
+            || {
+                let answered = lines.lock().expect("a lock").len();
+                format!("{answered} requests, not {count}")
+            },
+        );
+    }
+
+    /// Stops curl, if it is still running, and reads what it printed.
+    fn finish(&mut self) -> Report {
+        if self
+            .curl
+            .try_wait()
+            .expect("curl can be waited for")
+            .is_none()
+        {
+            signal(self.curl.id(), "TERM");
+        }
+        let _ = self.curl.wait();
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("the reader ran to its end");
+        }
+        let lines = std::mem::take(&mut *self.lines.lock().expect("a lock"));
+        let times: Vec<Duration> = lines
+            .iter()
+            .filter_map(|line| line.split(' ').nth(3)?.parse().ok())
+            .map(Duration::from_secs_f64)
+            .collect();
+        Report {
+            requests: lines.len(),
+            failures: lines
+                .iter()
+                .filter(|line| !line.starts_with("401 26 0 "))
+                .cloned()
+                .collect(),
+            slowest: times.iter().copied().max().unwrap_or_default(),
+            slow: times
+                .iter()
+                .filter(|t| **t >= Duration::from_secs(1))
+                .count(),
+        }
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        let _ = self.curl.kill();
+        let _ = self.curl.wait();
+    }
+}
