@@ -754,3 +754,34 @@ fn client(
     }
     slowest
 }
+
+/// The front's TLS is Mozilla's "intermediate" configuration, as sslyze
+/// checks it: the one finding allowed is the throwaway certificate's,
+/// which no client trusts.
+#[test]
+#[ignore = "needs nginx and sslyze: apt-get install nginx; python3 -m pip install sslyze==6.3.1"]
+fn the_front_meets_mozillas_intermediate_tls_configuration() {
+    let found = Command::new("python3")
+        .args(["-c", "import sslyze"])
+        .output()
+        .is_ok_and(|output| output.status.success());
+    assert!(found, "needs sslyze: python3 -m pip install sslyze==6.3.1");
+    let proxy = Proxy::start(&[]);
+    let output = Command::new("python3")
+        .args([
+            "-m",
+            "sslyze",
+            "--mozilla_config=intermediate",
+            &proxy.address,
+        ])
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let findings: Vec<&str> = stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("        * "))
+        .map(|finding| finding.split(':').next().unwrap_or_default())
+        .collect();
+    assert_eq!(findings, ["certificate_path_validation"], "{stdout}");
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+}

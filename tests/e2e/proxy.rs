@@ -338,7 +338,7 @@ pub fn through_nginx(mut answer: Answer) -> Answer {
     assert_eq!(answer.header("server"), Some("nginx"), "{answer:#?}");
     assert_eq!(
         answer.header("strict-transport-security"),
-        Some("max-age=31536000"),
+        Some("max-age=63072000"),
         "{answer:#?}"
     );
     answer
