@@ -1,8 +1,9 @@
-//! README's "Beyond one machine", for real: a client, nginx, two instances
-//! and a monitoring host, each a network namespace of its own, joined by
-//! veth pairs to a bridge in a namespace of its own, with addresses from
-//! 198.18.0.0/15 (RFC 2544's benchmarking range) and an nft firewall on each
-//! instance host that lets in the nginx host and the monitoring host alone.
+//! deploy/README.md's "Beyond one machine", for real: a client, nginx, two
+//! instances and a monitoring host, each a network namespace of its own,
+//! joined by veth pairs to a bridge in a namespace of its own, with
+//! addresses from 198.18.0.0/15 (RFC 2544's benchmarking range) and an nft
+//! firewall on each instance host that lets in the nginx host and the
+//! monitoring host alone.
 //!
 //! No packet may leave these namespaces: a packet to a test address sent
 //! from the root namespace would follow its default route off the machine.
@@ -78,9 +79,9 @@ const LINK_DOWN: Duration = Duration::from_secs(4);
 /// The drain of the instance that is drained, in seconds.
 const DRAIN: &str = "2";
 
-/// The firewall of an instance host, as README.md gives it: the service
-/// port from the nginx host and the monitoring host, and a TCP reset for
-/// every other TCP connection.
+/// The firewall of an instance host, as deploy/README.md gives it: the
+/// service port from the nginx host and the monitoring host, and a TCP
+/// reset for every other TCP connection.
 fn instance_firewall(nginx: &str, monitoring: &str) -> String {
     format!(
         "table inet unauthorized {{
@@ -234,7 +235,7 @@ fn a_proxy_and_two_instances_on_hosts_of_their_own_lose_no_request() {
         retried(&front.access_log()[log_start..]),
     );
 
-    // The first instance drained as README says, under a load of POSTs:
+    // The first instance drained as deploy/README.md says, under POSTs:
     // out of nginx, reload, then SIGTERM; /readyz, seen from the
     // monitoring host, turns 503 while it drains.
     let mut load = Load::start(
