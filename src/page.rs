@@ -155,32 +155,46 @@ fn entity_tag(bytes: &[u8]) -> String {
 }
 
 /// Whether the `If-None-Match` condition is false for a representation
-/// tagged `etag` (RFC 9110 §13.1.2): the fields (a list, RFC 9110 §5.3) are
-/// `*`, or one of their entity-tags matches `etag` by the weak comparison
-/// (§8.8.3.2: the opaque tags are equal, `W/` or not). Then a GET or a HEAD
-/// is answered 304. A field that stops parsing is read no further.
+/// tagged `etag` (RFC 9110 §13.1.2): its fields (one list, RFC 9110 §5.3)
+/// are `*`, or one of their entity-tags matches `etag` by the weak
+/// comparison (§8.8.3.2: the opaque tags are equal, `W/` or not). Then a GET
+/// or a HEAD is answered 304. A header that is not a valid list is ignored:
+/// the full answer is never wrong.
 fn none_match_fails<'h>(fields: impl Iterator<Item = &'h str>, etag: &str) -> bool {
+    let mut named = false;
     for field in fields {
-        let mut rest = field.trim_matches([' ', '\t']);
-        if rest == "*" {
-            return true;
+        if field.trim_matches(OWS) == "*" {
+            named = true;
+            continue;
         }
+        let mut rest = field;
         loop {
+            // Empty elements are allowed (RFC 9110 §5.6.1).
             rest = rest.trim_start_matches([' ', '\t', ',']);
             if rest.is_empty() {
                 break;
             }
-            let tag = rest.strip_prefix("W/").unwrap_or(rest);
-            // An opaque tag is quoted and holds no quote: `"` *etagc `"`.
-            let Some(length) = tag.strip_prefix('"').and_then(|inner| inner.find('"')) else {
-                break;
+            let weak_or_strong = rest.strip_prefix("W/").unwrap_or(rest);
+            let Some(tag) = opaque_tag(weak_or_strong) else {
+                return false;
             };
-            let (tag, after) = tag.split_at(length + 2);
-            if tag == etag {
-                return true;
+            named |= tag == etag;
+            rest = weak_or_strong[tag.len()..].trim_start_matches(OWS);
+            if !(rest.is_empty() || rest.starts_with(',')) {
+                return false;
             }
-            rest = after;
         }
     }
-    false
+    named
+}
+
+/// Optional whitespace (RFC 9110 §5.6.3).
+const OWS: [char; 2] = [' ', '\t'];
+
+/// The opaque-tag that `text` starts with, quotes included: `"` *etagc `"`,
+/// where etagc is any visible character but `"`, or obs-text (§8.8.3).
+fn opaque_tag(text: &str) -> Option<&str> {
+    let inner = text.strip_prefix('"')?;
+    let end = inner.find(|c: char| !(c == '!' || ('#'..='~').contains(&c) || !c.is_ascii()))?;
+    inner[end..].starts_with('"').then(|| &text[..end + 2])
 }
