@@ -10,6 +10,7 @@ mod lifecycle;
 mod log;
 mod metrics;
 mod nginx;
+mod page;
 mod proxy;
 mod server;
 mod startup;
