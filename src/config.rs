@@ -63,7 +63,9 @@ pub struct Settings {
     /// [`figment()`].)
     #[serde(default = "default_realm")]
     pub realm: Realm,
-    /// The directory served at `/`, relative to the working directory.
+    /// The directory served at `/`, relative to the working directory. Its
+    /// files are read once, when the service is built: a changed file is
+    /// served after a restart.
     #[serde(default = "default_static_dir")]
     pub static_dir: PathBuf,
     /// Seconds between the first SIGTERM or SIGINT and the start of the
