@@ -5,6 +5,7 @@
 //! (`#[rocket::main]`, `Config::from`) or print a report over several lines.
 
 use std::fmt;
+use std::io;
 use std::path::PathBuf;
 
 use rocket::Config;
@@ -62,7 +63,9 @@ pub struct Settings {
     /// [`figment()`].)
     #[serde(default = "default_realm")]
     pub realm: Realm,
-    /// The directory served at `/`, relative to the working directory.
+    /// The directory served at `/`, relative to the working directory. Its
+    /// files are read once, when the service is built: a changed file is
+    /// served after a restart.
     #[serde(default = "default_static_dir")]
     pub static_dir: PathBuf,
     /// Seconds between the first SIGTERM or SIGINT and the start of the
@@ -112,6 +115,9 @@ pub enum ConfigError {
     Invalid(Box<figment::Error>),
     /// `static_dir` is not a directory.
     MissingStaticDir(PathBuf),
+    /// `static_dir`, or a file in it, cannot be read: the service reads
+    /// them all before it listens (see `src/page.rs`).
+    UnreadableStatic(PathBuf, io::ErrorKind),
     /// `workers` or `max_blocking` is 0: the runtime needs at least one
     /// thread of each kind.
     NoThreads(&'static str),
@@ -139,6 +145,11 @@ impl fmt::Display for ConfigError {
                 f,
                 "invalid configuration: static_dir {:?} is not a directory (relative to the working directory)",
                 dir.display().to_string()
+            ),
+            ConfigError::UnreadableStatic(path, kind) => write!(
+                f,
+                "invalid configuration: static_dir: cannot read {:?}: {kind}",
+                path.display().to_string()
             ),
         }
     }

@@ -19,10 +19,10 @@ mod drain;
 mod health;
 mod logger;
 mod metrics;
+mod page;
 mod routes;
 
 use rocket::figment::Figment;
-use rocket::fs::FileServer;
 use rocket::{Build, Rocket};
 
 pub use config::{ConfigError, Settings, figment};
@@ -40,6 +40,7 @@ pub fn rocket() -> Result<Rocket<Build>, ConfigError> {
 /// that a bad value is one line naming the key rather than a panic.
 pub fn custom(figment: Figment) -> Result<Rocket<Build>, ConfigError> {
     let settings = Settings::from_figment(&figment)?;
+    let page = page::Page::read(&settings.static_dir)?;
     let [no_ctrlc, no_signals] = drain::without_rockets_signals();
     let rocket = rocket::custom(figment.merge(no_ctrlc).merge(no_signals))
         .manage(drain::Drain::new(settings.drain))
@@ -48,7 +49,7 @@ pub fn custom(figment: Figment) -> Result<Rocket<Build>, ConfigError> {
         .mount("/", routes::routes())
         .mount("/", health::routes())
         .mount("/", metrics::routes())
-        .mount("/", FileServer::from(&settings.static_dir))
+        .mount("/", page)
         .manage(settings.realm)
         .register("/", rocket_bearer::catchers())
         .register(

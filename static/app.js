@@ -1,5 +1,10 @@
 "use strict";
 
+// The curl command for the origin that served this page, whatever its
+// address, port or scheme (the HTML says localhost:8080, `cargo run`'s).
+document.getElementById("curl").textContent =
+  `curl -i -X POST ${location.origin}/example`;
+
 // Sends the chosen request to /example and shows what came back.
 const form = document.getElementById("request");
 const output = {

@@ -9,17 +9,31 @@ take turns round by round, each round starting every server afresh; each
 measurement follows a warm-up on the same server. With two CPUs or more the
 servers run on one CPU and wrk on another (taskset).
 
-Per server and concurrency it prints the median over rounds of: requests/s,
-p50 and p99 latency, CPU time per request (utime+stime of the server from
-/proc/PID/stat, before and after the measurement), RSS after the load, bytes
-per response, and the time from spawn to the first 401; then the ratios of the
-service to the baseline and to Go. Python 3 standard library only.
+Two floods, each a scenario: `401`, every request to /example (the refusal
+the service exists for), and `404`, every request to a path that names
+nothing (/wp-login.php, what scanners send). The bare hyper baseline answers
+every path with the 401, so it takes part in the 401 flood only.
+
+Per server, flood and concurrency it prints the median over rounds of:
+requests/s, p50 and p99 latency, CPU time per request (utime+stime of the
+server from /proc/PID/stat, before and after the measurement), RSS after the
+load, bytes per response, and the time from spawn to the first 401; then the
+ratios of the service to the baseline and to Go, and of its 404 to its 401.
+
+With --count N it runs no wrk: for each build of the service and each flood
+it sends N requests one after another on one keep-alive connection, and
+prints the system calls per request of the whole server process (strace -f
+-c, attached after a warm-up) and the instructions per request it executes
+(valgrind's callgrind, instrumenting only while the N requests run):
+counts, which other work on the machine does not blur. Python 3 standard
+library only.
 """
 
 import argparse
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -34,6 +48,10 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 # The request every server answers, and how long to wait for a first answer.
 REQUEST = b"GET /example HTTP/1.1\r\nHost: localhost\r\n\r\n"
 START_TIMEOUT = 10.0
+# The floods: the path every request asks for, and the status it must get.
+SCENARIOS = {"401": ("/example", 401), "404": ("/wp-login.php", 404)}
+# Requests on the connection before the counting starts.
+COUNT_WARMUP = 200
 
 
 def main():
@@ -42,6 +60,9 @@ def main():
     if wrk is None:
         sys.exit("wrk is missing: install it with `apt-get install wrk`")
     servers = build(options)
+    if options.count:
+        count(servers, options)
+        return
     cpus = sorted(os.sched_getaffinity(0))
     server_cpu, wrk_cpu = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)
     print(machine(), flush=True)
@@ -50,23 +71,25 @@ def main():
                  "one CPU: servers and wrk (1 thread) share it, unpinned")
     print(
         f"{placement}; {options.rounds} rounds; warm-up {options.warmup}s, "
-        f"measure {options.duration}s; connections {options.connections}",
+        f"measure {options.duration}s; connections {options.connections}; "
+        f"floods {options.floods}",
         flush=True,
     )
     print(f"load average before: {loadavg()}", flush=True)
 
-    samples = {}  # (server, connections) -> list of per-round figures
+    samples = {}  # (server, flood, connections) -> list of per-round figures
     for round_number in range(options.rounds):
         # Rotate the order so that no server always goes first or last.
         shift = round_number % len(servers)
-        for name, command, env in servers[shift:] + servers[:shift]:
-            run_server(name, pinned(server_cpu, command), env,
+        for name, command, env, floods in servers[shift:] + servers[:shift]:
+            floods = [flood for flood in options.floods if flood in floods]
+            run_server(name, pinned(server_cpu, command), env, floods,
                        pinned(wrk_cpu, [wrk]), options, samples)
         print(f"round {round_number + 1}/{options.rounds} done, "
               f"load average {loadavg()}", flush=True)
 
     print(f"load average after: {loadavg()}", flush=True)
-    report([name for name, _, _ in servers], options.connections, samples)
+    report([name for name, _, _, _ in servers], options, samples)
 
 
 def parse_options():
@@ -79,6 +102,14 @@ def parse_options():
                         help="seconds of each measurement (default 10)")
     parser.add_argument("--connections", type=int, nargs="+", default=[32, 256],
                         help="wrk's connection counts (default 32 256)")
+    parser.add_argument("--floods", nargs="+", choices=list(SCENARIOS),
+                        default=list(SCENARIOS),
+                        help="401: requests to /example; 404: requests to a "
+                             "path that names nothing (default both)")
+    parser.add_argument("--count", type=int, default=0, metavar="N",
+                        help="instead of wrk: system calls (strace) and "
+                             "instructions (callgrind) per request over N "
+                             "requests on one connection, per flood")
     parser.add_argument("--no-build", action="store_true",
                         help="use the binaries built by an earlier run")
     parser.add_argument(
@@ -96,19 +127,23 @@ def parse_options():
         parser.error("warmup must be 1..60 seconds")
     if not all(1 <= count <= 10000 for count in options.connections):
         parser.error("connections must be 1..10000")
+    if not 0 <= options.count <= 1_000_000:
+        parser.error("count must be 0..1000000")
     return options
 
 
 def build(options):
-    """Builds the servers; returns (name, command, environment) for each."""
+    """Builds the servers; returns (name, command, environment, floods) for
+    each; the environment is empty for the peers."""
     if not options.no_build:
-        run(["cargo", "build", "--release", "--locked",
-             "--bin", "unauthorized", "--bin", "bare_hyper"])
+        run(["cargo", "build", "--release", "--locked", "-p", "unauthorized",
+             "-p", "benchmarks", "--bin", "unauthorized", "--bin", "bare_hyper"])
     release = TARGET / "release"
     # No drain: each round stops the service with SIGTERM.
     ours_env = {"ROCKET_PROFILE": "release", "ROCKET_ADDRESS": "127.0.0.1",
                 "ROCKET_DRAIN": "0"}
-    servers = [("ours", [str(release / "unauthorized")], ours_env)]
+    every = list(SCENARIOS)
+    servers = [("ours", [str(release / "unauthorized")], ours_env, every)]
     variants = {}
     for variant in options.variant:
         name, _, assignment = variant.partition("=")
@@ -117,11 +152,12 @@ def build(options):
             sys.exit(f"--variant {variant!r} is not NAME=VAR=VALUE")
         variants.setdefault(name, dict(ours_env))[var] = value
     for name, env in variants.items():
-        servers.append((name, [str(release / "unauthorized")], env))
+        servers.append((name, [str(release / "unauthorized")], env, every))
     for also in options.also:
         name, _, path = also.partition("=")
-        servers.append((name, [str(Path(path).resolve())], ours_env))
-    servers.append(("hyper", [str(release / "bare_hyper")], {}))
+        servers.append((name, [str(Path(path).resolve())], ours_env, every))
+    # It answers every path with the 401.
+    servers.append(("hyper", [str(release / "bare_hyper")], {}, ["401"]))
     go_binary = TARGET / "go_tutorial"
     if shutil.which("go") is None:
         print("go is missing: install it with `apt-get install golang-go`; "
@@ -130,7 +166,7 @@ def build(options):
         if not options.no_build:
             run(["go", "build", "-o", str(go_binary), "go_tutorial.go"],
                 cwd=Path(__file__).resolve().parent)
-        servers.append(("go", [str(go_binary)], {}))
+        servers.append(("go", [str(go_binary)], {}, every))
     return servers
 
 
@@ -139,46 +175,178 @@ def pinned(cpu, command):
     return command if cpu is None else ["taskset", "-c", str(cpu)] + command
 
 
-def run_server(name, command, env, wrk_command, options, samples):
-    """Starts one server, measures it at each concurrency, and stops it."""
-    port = free_port()
-    address = f"127.0.0.1:{port}"
-    if env:  # a build of the service, configured like the release
+def spawn(command, env, port):
+    """Starts a server on `port`: a build of the service (configured like
+    the release by `env`) or a peer (given the address)."""
+    if env:
         env = dict(env, ROCKET_PORT=str(port))
         argv = command
     else:
-        argv = command + [address]
+        argv = command + [f"127.0.0.1:{port}"]
+    return subprocess.Popen(argv, cwd=ROOT, env=dict(os.environ, **env),
+                            stdout=subprocess.DEVNULL)
+
+
+def run_server(name, command, env, floods, wrk_command, options, samples):
+    """Starts one server, measures each flood at each concurrency, and
+    stops it."""
+    port = free_port()
     spawned = time.monotonic()
-    process = subprocess.Popen(argv, cwd=ROOT, env=dict(os.environ, **env),
-                               stdout=subprocess.DEVNULL)
+    process = spawn(command, env, port)
     try:
-        response = first_response(port, process)
+        first_response(port, process)
         startup = time.monotonic() - spawned
-        url = f"http://{address}/example"
-        for connections in options.connections:
-            load = wrk_command + ["-t1", f"-c{connections}", "--latency", url]
-            run_wrk(load, options.warmup)
-            before = cpu_seconds(process.pid)
-            result = run_wrk(load, options.duration)
-            cpu = cpu_seconds(process.pid) - before
-            figures = {
-                "requests/s": result["requests"] / result["seconds"],
-                "p50 ms": result["p50"],
-                "p99 ms": result["p99"],
-                "CPU µs/req": cpu / result["requests"] * 1e6,
-                "RSS MiB": rss_bytes(process.pid) / 2**20,
-                "bytes/resp": len(response),
-                "start ms": startup * 1e3,
-            }
-            samples.setdefault((name, connections), []).append(figures)
+        for flood in floods:
+            path, status = SCENARIOS[flood]
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+                response = exchange(conn, path, status)
+            url = f"http://127.0.0.1:{port}{path}"
+            for connections in options.connections:
+                load = wrk_command + ["-t1", f"-c{connections}", "--latency", url]
+                run_wrk(load, options.warmup)
+                before = cpu_seconds(process.pid)
+                result = run_wrk(load, options.duration)
+                cpu = cpu_seconds(process.pid) - before
+                figures = {
+                    "requests/s": result["requests"] / result["seconds"],
+                    "p50 ms": result["p50"],
+                    "p99 ms": result["p99"],
+                    "CPU µs/req": cpu / result["requests"] * 1e6,
+                    "RSS MiB": rss_bytes(process.pid) / 2**20,
+                    "bytes/resp": len(response),
+                    "start ms": startup * 1e3,
+                }
+                samples.setdefault((name, flood, connections), []).append(figures)
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
-def first_response(port, process):
-    """Polls until the server answers 401; returns the response's bytes."""
+def exchange(conn, path, status):
+    """Sends one keep-alive GET of `path` on `conn`; the response, which
+    must have `status`."""
+    conn.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+    response = read_response(conn)
+    if not response.startswith(f"HTTP/1.1 {status} ".encode()):
+        sys.exit(f"GET {path}: expected {status}, got {response[:40]!r}")
+    return response
+
+
+def count(servers, options):
+    """Prints the system calls and instructions per request of each build
+    of the service, for each flood."""
+    for tool in ["strace", "valgrind", "callgrind_control"]:
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is missing: install it with "
+                     f"`apt-get install {'valgrind' if 'grind' in tool else tool}`")
+    print(machine(), flush=True)
+    print(f"{options.count} requests per flood on one keep-alive connection, "
+          f"after {COUNT_WARMUP}; the server on one CPU; "
+          f"load average {loadavg()}", flush=True)
+    print()
+    print("| server | flood | syscalls/req | instructions/req |")
+    print("| --- | --- | ---: | ---: |")
+    # Pinned to one CPU, as under wrk: Rocket then runs one worker.
+    cpu = sorted(os.sched_getaffinity(0))[0]
+    for name, command, env, _ in servers:
+        if not env:  # the peers: the counts compare the service's answers
+            continue
+        for flood in options.floods:
+            calls = syscalls_per_request(pinned(cpu, command), env, flood,
+                                         options.count)
+            instructions = instructions_per_request(cpu, command, env, flood,
+                                                    options.count)
+            print(f"| {name} | {flood} | {calls:.2f} | {instructions:,.0f} |",
+                  flush=True)
+
+
+def syscalls_per_request(command, env, flood, requests):
+    """System calls of every thread of the server, strace attached after
+    the warm-up, divided by `requests`."""
+    path, status = SCENARIOS[flood]
+    port = free_port()
+    process = spawn(command, env, port)
+    summary = TARGET / "loadbench-strace.txt"
+    try:
+        first_response(port, process)
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+            for _ in range(COUNT_WARMUP):
+                exchange(conn, path, status)
+            tracer = subprocess.Popen(
+                ["strace", "-f", "-c", "-qq", "-o", str(summary),
+                 "-p", str(process.pid)], stderr=subprocess.DEVNULL)
+            wait_until_traced(process.pid, tracer)
+            for _ in range(requests):
+                exchange(conn, path, status)
+            tracer.send_signal(signal.SIGINT)
+            tracer.wait(timeout=30)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    total = re.search(r"^\s*100\.00\s+\S+\s+\S+\s+(\d+)\s+.*total$",
+                      summary.read_text(), re.M)
+    if total is None:
+        sys.exit(f"no total in strace's summary:\n{summary.read_text()}")
+    return int(total.group(1)) / requests
+
+
+def wait_until_traced(pid, tracer):
+    """Waits until every thread of `pid` has a tracer."""
     deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if tracer.poll() is not None:
+            sys.exit(f"strace exited with {tracer.returncode}: is ptrace allowed?")
+        tasks = Path(f"/proc/{pid}/task").iterdir()
+        if all(tracer_of(task) != 0 for task in tasks):
+            return
+        time.sleep(0.01)
+    sys.exit(f"strace did not attach to {pid} within {START_TIMEOUT}s")
+
+
+def tracer_of(task):
+    status = (task / "status").read_text()
+    return int(re.search(r"^TracerPid:\s*(\d+)", status, re.M).group(1))
+
+
+def instructions_per_request(cpu, command, env, flood, requests):
+    """Instructions the server executes (user space, every thread, counted
+    by callgrind) while it answers `requests`, divided by them."""
+    path, status = SCENARIOS[flood]
+    port = free_port()
+    out = TARGET / "loadbench-callgrind.out"
+    grind = ["valgrind", "--quiet", "--tool=callgrind", "--instr-atstart=no",
+             f"--callgrind-out-file={out}"]
+    # taskset runs valgrind, not the reverse: valgrind would not follow
+    # an exec, and the server would run uninstrumented.
+    process = spawn(pinned(cpu, grind + command), env, port)
+    try:
+        first_response(port, process, timeout=60.0)
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as conn:
+            for _ in range(COUNT_WARMUP):
+                exchange(conn, path, status)
+            callgrind_control("--instr=on", process.pid)
+            for _ in range(requests):
+                exchange(conn, path, status)
+            callgrind_control("--instr=off", process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+    # `summary` counts from the start, when nothing was instrumented.
+    totals = re.search(r"^totals:\s*(\d+)", out.read_text(), re.M)
+    if totals is None:
+        sys.exit(f"no totals in {out}")
+    return int(totals.group(1)) / requests
+
+
+def callgrind_control(option, pid):
+    subprocess.run(["callgrind_control", option, str(pid)], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   timeout=60)
+
+
+def first_response(port, process, timeout=START_TIMEOUT):
+    """Polls until the server answers 401; returns the response's bytes."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             sys.exit(f"server exited with {process.returncode} before answering")
@@ -192,7 +360,7 @@ def first_response(port, process):
         if not response.startswith(b"HTTP/1.1 401 "):
             sys.exit(f"expected a 401, got {response[:40]!r}")
         return response
-    sys.exit(f"no answer on port {port} within {START_TIMEOUT}s")
+    sys.exit(f"no answer on port {port} within {timeout}s")
 
 
 def read_response(conn):
@@ -259,7 +427,7 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def report(names, connections, samples):
+def report(names, options, samples):
     columns = ["requests/s", "p50 ms", "p99 ms", "CPU µs/req", "RSS MiB",
                "bytes/resp", "start ms"]
     medians = {
@@ -268,25 +436,47 @@ def report(names, connections, samples):
         for key, rounds in samples.items()
     }
     print()
-    print("| server | conns | " + " | ".join(columns) + " |")
-    print("| --- | ---: |" + " ---: |" * len(columns))
-    for count in connections:
-        for name in names:
-            figures = medians[(name, count)]
-            cells = " | ".join(number(figures[column]) for column in columns)
-            print(f"| {name} | {count} | {cells} |")
+    print("| server | flood | conns | " + " | ".join(columns) + " |")
+    print("| --- | --- | ---: |" + " ---: |" * len(columns))
+    for flood in options.floods:
+        for count in options.connections:
+            for name in names:
+                figures = medians.get((name, flood, count))
+                if figures is None:
+                    continue
+                cells = " | ".join(number(figures[column]) for column in columns)
+                print(f"| {name} | {flood} | {count} | {cells} |")
+    ratio_columns = ["requests/s", "p99 ms", "CPU µs/req", "RSS MiB"]
     print()
     print("Ratios of medians (ours / peer): requests/s, p99, CPU per request, RSS")
     print()
-    print("| ours / | conns | requests/s | p99 | CPU/req | RSS |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| ours / | flood | conns | requests/s | p99 | CPU/req | RSS |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for peer in [name for name in names if name != "ours"]:
-        for count in connections:
-            ours, theirs = medians[("ours", count)], medians[(peer, count)]
-            ratios = [ours[c] / theirs[c] for c in
-                      ["requests/s", "p99 ms", "CPU µs/req", "RSS MiB"]]
-            cells = " | ".join(f"{r:.2f}x" for r in ratios)
-            print(f"| {peer} | {count} | {cells} |")
+        for flood in options.floods:
+            for count in options.connections:
+                ours = medians.get(("ours", flood, count))
+                theirs = medians.get((peer, flood, count))
+                if ours is None or theirs is None:
+                    continue
+                cells = " | ".join(f"{ours[c] / theirs[c]:.2f}x"
+                                   for c in ratio_columns)
+                print(f"| {peer} | {flood} | {count} | {cells} |")
+    if {"401", "404"} <= set(options.floods):
+        print()
+        print("The 404 flood against the 401 flood, same server (404 / 401)")
+        print()
+        print("| server | conns | requests/s | p99 | CPU/req |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        for name in names:
+            for count in options.connections:
+                refused = medians.get((name, "401", count))
+                missing = medians.get((name, "404", count))
+                if refused is None or missing is None:
+                    continue
+                cells = " | ".join(f"{missing[c] / refused[c]:.2f}x"
+                                   for c in ratio_columns[:3])
+                print(f"| {name} | {count} | {cells} |")
 
 
 def number(value):

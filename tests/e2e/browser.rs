@@ -83,6 +83,24 @@ fn the_page_loads_with_no_script_error_and_no_request_leaving_its_origin() {
     assert_eq!(requested, expected);
 }
 
+/// The server listens on an ephemeral port, never 8080: the page names the
+/// origin it was loaded from, by address and by name.
+#[test]
+#[ignore = "needs Chromium: apt-get install chromium chromium-driver"]
+fn the_curl_command_on_the_page_names_the_origin_that_served_it() {
+    let browser = Browser::open(Viewport::Desktop);
+    let port = browser.server.port();
+    assert_ne!(port, "8080");
+    for host in ["127.0.0.1", "localhost"] {
+        let origin = format!("http://{host}:{port}");
+        browser.open_page_at(&format!("{origin}/"));
+        assert_eq!(
+            browser.texts("pre.command"),
+            [format!("curl -i -X POST {origin}/example")]
+        );
+    }
+}
+
 #[test]
 #[ignore = "needs Chromium: apt-get install chromium chromium-driver"]
 fn sending_a_request_shows_the_401_with_its_challenge_and_body() {
@@ -403,8 +421,13 @@ impl Browser {
 
     /// Loads the page at `/`.
     fn open_page(&self) {
+        self.open_page_at(&self.origin());
+    }
+
+    /// Loads the page at `url`, one of the server's.
+    fn open_page_at(&self, url: &str) {
         let client = self.client();
-        self.run("load the page", client.goto(&self.origin()));
+        self.run("load the page", client.goto(url));
         self.run(
             "find the form",
             client

@@ -11,6 +11,7 @@ mod lifecycle;
 mod log;
 mod metrics;
 mod nginx;
+mod page;
 mod proxy;
 mod server;
 mod startup;
