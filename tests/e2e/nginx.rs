@@ -101,7 +101,7 @@ fn render_nginx_refuses_a_bad_option_with_one_line() {
 /// Without `--standalone`, the output goes into the `http` block of an
 /// nginx of its own: `nginx -t` accepts it there.
 #[test]
-#[ignore = "needs nginx: apt-get install nginx"]
+#[ignore = "needs nginx: apt-get install nginx openssl gettext-base"]
 fn the_file_for_an_existing_nginx_passes_nginx_t() {
     let nginx = nginx_program();
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -130,7 +130,7 @@ fn the_file_for_an_existing_nginx_passes_nginx_t() {
 }
 
 #[test]
-#[ignore = "needs nginx: apt-get install nginx"]
+#[ignore = "needs nginx: apt-get install nginx openssl gettext-base"]
 fn the_contract_holds_through_nginx_over_https() {
     let proxy = Proxy::start(&[]);
     // curl picks HTTP/2 by ALPN, as browsers do; and HTTP/1.1 when asked.
@@ -164,7 +164,7 @@ fn the_contract_holds_through_nginx_over_https() {
 }
 
 #[test]
-#[ignore = "needs nginx: apt-get install nginx"]
+#[ignore = "needs nginx: apt-get install nginx openssl gettext-base"]
 fn nginx_answers_its_own_errors_as_json() {
     let mut proxy = Proxy::start(&[]);
     // A garbage request line; no Host header; a header line without a colon.
@@ -224,7 +224,7 @@ fn nginx_answers_its_own_errors_as_json() {
 /// Health, readiness and metrics are for the instances' own addresses: to
 /// the public they are the JSON 404, however the path is written.
 #[test]
-#[ignore = "needs nginx: apt-get install nginx"]
+#[ignore = "needs nginx: apt-get install nginx openssl gettext-base"]
 fn the_operational_endpoints_are_the_json_404_through_nginx() {
     let proxy = Proxy::start(&[]);
     let instance = proxy.instances[0].as_ref().expect("an instance");
@@ -258,7 +258,7 @@ fn the_operational_endpoints_are_the_json_404_through_nginx() {
 /// refused by nginx with the JSON 413 before any of it is read, and nothing
 /// reaches an instance; a smaller one is forwarded and gets the 401.
 #[test]
-#[ignore = "needs nginx: apt-get install nginx"]
+#[ignore = "needs nginx: apt-get install nginx openssl gettext-base"]
 fn a_very_large_post_gets_the_json_413_before_its_body_is_sent() {
     let proxy = Proxy::start(&[]);
     let too_large = "HTTP/1.1 413 Request Entity Too Large";
@@ -305,7 +305,7 @@ fn a_very_large_post_gets_the_json_413_before_its_body_is_sent() {
 }
 
 #[test]
-#[ignore = "needs nginx: apt-get install nginx"]
+#[ignore = "needs nginx: apt-get install nginx openssl gettext-base"]
 fn both_instances_receive_requests() {
     let proxy = Proxy::start(&[]);
     let mut tls = BufReader::new(proxy.connect());
@@ -324,7 +324,7 @@ fn both_instances_receive_requests() {
 /// never sends a byte, is disconnected without an answer once the timeout
 /// (2 s in the tests) passes. nginx logs a 408 and sends nothing.
 #[test]
-#[ignore = "needs nginx: apt-get install nginx"]
+#[ignore = "needs nginx: apt-get install nginx openssl gettext-base"]
 fn slow_clients_are_disconnected_by_the_timeouts() {
     let proxy = Proxy::start(&[]);
     let mut half_head = proxy.connect();
@@ -357,7 +357,7 @@ fn slow_clients_are_disconnected_by_the_timeouts() {
 /// sends one byte every 100 ms, and would take 7 s to finish its head, is
 /// cut off after 2 s without an answer.
 #[test]
-#[ignore = "needs nginx: apt-get install nginx"]
+#[ignore = "needs nginx: apt-get install nginx openssl gettext-base"]
 fn a_client_that_trickles_its_head_is_cut_off_at_the_header_timeout() {
     let proxy = Proxy::start(&[]);
     let head = b"GET /example HTTP/1.1\r\nHost: x\r\nAccept: */*\r\nX-Slow: 0123456789\r\n\r\n";
@@ -384,7 +384,7 @@ fn a_client_that_trickles_its_head_is_cut_off_at_the_header_timeout() {
 /// per-client limit cannot tell them apart, each holding half a request:
 /// a fresh request still gets its 401, and each of them is disconnected.
 #[test]
-#[ignore = "needs nginx: apt-get install nginx"]
+#[ignore = "needs nginx: apt-get install nginx openssl gettext-base"]
 fn hundreds_of_half_sent_requests_do_not_stop_a_fresh_one() {
     const CLIENTS: u32 = 300;
     // Long enough for the clients to connect before the first is cut off.
@@ -426,7 +426,7 @@ fn hundreds_of_half_sent_requests_do_not_stop_a_fresh_one() {
 /// the JSON 429, another address is served, and a finished request frees
 /// its place.
 #[test]
-#[ignore = "needs nginx: apt-get install nginx"]
+#[ignore = "needs nginx: apt-get install nginx openssl gettext-base"]
 fn the_per_client_limit_refuses_one_request_too_many_with_json_429() {
     let proxy = Proxy::start(&["--per-client", "2", "--body-timeout", "30s"]);
     // Two uploads in progress: nginx's "100 Continue" proves that each
@@ -473,7 +473,7 @@ fn the_per_client_limit_refuses_one_request_too_many_with_json_429() {
 }
 
 #[test]
-#[ignore = "needs nginx: apt-get install nginx"]
+#[ignore = "needs nginx: apt-get install nginx openssl gettext-base"]
 fn a_killed_instance_costs_no_request_and_gets_traffic_again_once_back() {
     let mut proxy = Proxy::start(&[]);
     let load = Load::start(&proxy, Traffic::KeepAliveGets);
@@ -504,7 +504,7 @@ fn a_killed_instance_costs_no_request_and_gets_traffic_again_once_back() {
 }
 
 #[test]
-#[ignore = "needs nginx: apt-get install nginx"]
+#[ignore = "needs nginx: apt-get install nginx openssl gettext-base"]
 fn sigterm_drains_an_instance_behind_nginx_without_a_failed_request() {
     let mut proxy = Proxy::start(&[]);
     let load = Load::start(&proxy, Traffic::KeepAliveGets);
@@ -522,7 +522,7 @@ fn sigterm_drains_an_instance_behind_nginx_without_a_failed_request() {
 /// takes the instance out of nginx first: render without it, reload, then
 /// SIGTERM.
 #[test]
-#[ignore = "needs nginx: apt-get install nginx"]
+#[ignore = "needs nginx: apt-get install nginx openssl gettext-base"]
 fn an_instance_taken_out_of_nginx_first_drains_without_a_failed_post() {
     let mut proxy = Proxy::start(&[]);
     let load = Load::start(&proxy, Traffic::NewPosts);
@@ -759,7 +759,7 @@ fn client(
 /// checks it: the one finding allowed is the throwaway certificate's,
 /// which no client trusts.
 #[test]
-#[ignore = "needs nginx and sslyze: apt-get install nginx; python3 -m pip install sslyze==6.3.1"]
+#[ignore = "needs nginx and sslyze: apt-get install nginx openssl gettext-base; python3 -m pip install sslyze==6.3.1"]
 fn the_front_meets_mozillas_intermediate_tls_configuration() {
     let found = Command::new("python3")
         .args(["-c", "import sslyze"])
