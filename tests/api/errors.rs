@@ -14,12 +14,25 @@ fn an_unknown_path_is_a_json_404() {
     }
 }
 
+/// Rocket 0.5.2 has no 405: a path that exists, asked with a method that
+/// has no route there, gets the JSON 404 (CONTRACT.md, "`/` and `static/`").
 #[test]
 fn a_method_without_a_route_is_a_json_404() {
     let client = client();
-    for method in [Method::Post, Method::Put, Method::Delete, Method::Options] {
-        let response = client.req(method, "/nope").dispatch();
-        assert_json_error(response, 404, NOT_FOUND);
+    for uri in ["/", "/app.js", "/healthz", "/readyz", "/metrics"] {
+        assert_eq!(client.get(uri).dispatch().status().code, 200, "GET {uri}");
+        for method in [
+            Method::Post,
+            Method::Put,
+            Method::Patch,
+            Method::Delete,
+            Method::Options,
+            Method::Trace,
+            Method::Connect,
+        ] {
+            let response = client.req(method, uri).dispatch();
+            assert_json_error(response, 404, NOT_FOUND);
+        }
     }
 }
 
