@@ -27,7 +27,7 @@ fn every_profile_listens_on_8080_with_the_example_realm_and_no_server_header() {
         assert_eq!(config.port, 8080, "{name}");
         assert_eq!(settings.realm.as_str(), "example", "{name}");
         assert_eq!(settings.static_dir.to_str(), Some("static"), "{name}");
-        assert_eq!(config.ident.to_string(), "disabled", "{name}");
+        assert_eq!(config.ident.as_str(), None, "{name}");
     }
 }
 
