@@ -305,7 +305,9 @@ pub fn wait_for_listener(child: &mut Child, address: &str) -> Result<(), ExitSta
         if let Some(status) = child.try_wait().expect("the child can be waited for") {
             return Err(status);
         }
-        if listens_on(child.id(), port) && TcpStream::connect(address).is_ok() {
+        // Connecting is cheap; the tables read after it are long on a
+        // machine with many sockets.
+        if TcpStream::connect(address).is_ok() && listens_on(child.id(), port) {
             return Ok(());
         }
         if Instant::now() > deadline {
@@ -321,9 +323,12 @@ pub fn wait_for_listener(child: &mut Child, address: &str) -> Result<(), ExitSta
 /// `tcp6`), matched by inode against its open files (`/proc/PID/fd`).
 fn listens_on(pid: u32, port: u16) -> bool {
     let mut listening = Vec::new();
+    let local = format!(":{port:04X} ");
     for table in ["tcp", "tcp6"] {
         let table = std::fs::read_to_string(format!("/proc/{pid}/net/{table}"));
-        for line in table.unwrap_or_default().lines().skip(1) {
+        let table = table.unwrap_or_default();
+        // Only the lines with the port in hex are split into fields.
+        for line in table.lines().filter(|line| line.contains(&local)) {
             // sl local_address rem_address st … uid timeout inode
             let fields: Vec<&str> = line.split_whitespace().collect();
             let local_port = fields
