@@ -1,9 +1,9 @@
 //! Every error but the 401 is JSON of the same shape.
 
-use rocket::http::Method;
+use rocket::http::{Header, Method};
 use rocket::{get, post, routes};
 
-use crate::helpers::{NOT_FOUND, assert_json_error, client, client_for, service};
+use crate::helpers::{NOT_FOUND, assert_json_error, client, client_for, header, service};
 
 #[test]
 fn an_unknown_path_is_a_json_404() {
@@ -42,10 +42,23 @@ fn panics() -> &'static str {
 }
 
 #[test]
-fn a_panicking_handler_is_a_json_500() {
+fn a_panicking_handler_is_a_json_500_negotiated_like_every_error() {
     let client = client_for(service().mount("/test", routes![panics]));
     let response = client.get("/test/panic").dispatch();
     assert_json_error(response, 500, r#"{"message":"Internal Server Error"}"#);
+
+    let problem = Header::new("Accept", "application/problem+json");
+    let response = client.get("/test/panic").header(problem).dispatch();
+    assert_eq!(response.status().code, 500);
+    assert_eq!(
+        header(&response, "Content-Type"),
+        "application/problem+json"
+    );
+    assert_eq!(header(&response, "Vary"), "Accept");
+    assert_eq!(
+        response.into_string().as_deref(),
+        Some(r#"{"type":"about:blank","title":"Internal Server Error","status":500}"#)
+    );
 }
 
 #[post("/small/<number>")]
