@@ -387,9 +387,14 @@ fn nothing_else_answers_2xx_but_the_static_files_and_operational_endpoints_and_e
         select(OPERATIONAL.to_vec()).prop_map(str::to_owned),
         proptest::collection::vec(
             // Percent-escapes of digits and punctuation only, so that no
-            // segment decodes to `example`.
+            // segment decodes to `example`; no `.` or `..`, written plain
+            // or escaped, which name another path (RFC 3986 §5.2.4:
+            // `/a/..` is `/`).
             proptest::string::string_regex("([a-z0-9._~-]|%[23][0-9A-F]){1,8}")
-                .expect("a valid pattern"),
+                .expect("a valid pattern")
+                .prop_filter("a dot-segment", |segment| {
+                    !matches!(segment.replace("%2E", ".").as_str(), "." | "..")
+                }),
             1..4,
         )
         .prop_map(|segments| format!("/{}", segments.join("/"))),
