@@ -320,23 +320,28 @@ pub fn wait_for_listener(child: &mut Child, address: &str) -> Result<(), ExitSta
 
 /// Whether process `pid` holds a socket listening on TCP `port`: the
 /// listening sockets of its network namespace (`/proc/PID/net/tcp` and
-/// `tcp6`), matched by inode against its open files (`/proc/PID/fd`).
+/// `tcp6`, which list them first, so that the many closed connections after
+/// them are never read), matched by inode against its open files
+/// (`/proc/PID/fd`).
 fn listens_on(pid: u32, port: u16) -> bool {
     let mut listening = Vec::new();
-    let local = format!(":{port:04X} ");
     for table in ["tcp", "tcp6"] {
-        let table = std::fs::read_to_string(format!("/proc/{pid}/net/{table}"));
-        let table = table.unwrap_or_default();
-        // Only the lines with the port in hex are split into fields.
-        for line in table.lines().filter(|line| line.contains(&local)) {
-            // sl local_address rem_address st … uid timeout inode
-            let fields: Vec<&str> = line.split_whitespace().collect();
+        let Ok(table) = std::fs::File::open(format!("/proc/{pid}/net/{table}")) else {
+            continue;
+        };
+        let lines = BufReader::new(table).lines().skip(1).map_while(Result::ok);
+        // sl local_address rem_address st … uid timeout inode; st 0A is LISTEN.
+        let fields = lines.map(|line| {
+            line.split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        });
+        for fields in fields.take_while(|fields| fields.get(3).is_some_and(|st| st == "0A")) {
             let local_port = fields
                 .get(1)
                 .and_then(|local| local.rsplit_once(':'))
                 .and_then(|(_, hex)| u16::from_str_radix(hex, 16).ok());
             if local_port == Some(port)
-                && fields.get(3) == Some(&"0A")
                 && let Some(inode) = fields.get(9)
             {
                 listening.push(format!("socket:[{inode}]"));
