@@ -305,8 +305,7 @@ pub fn wait_for_listener(child: &mut Child, address: &str) -> Result<(), ExitSta
         if let Some(status) = child.try_wait().expect("the child can be waited for") {
             return Err(status);
         }
-        // Connecting is cheap; the tables read after it are long on a
-        // machine with many sockets.
+        // The cheap check first: /proc is read only once something accepts.
         if TcpStream::connect(address).is_ok() && listens_on(child.id(), port) {
             return Ok(());
         }
