@@ -433,11 +433,13 @@ fn small(number: u8) -> String {
     number.to_string()
 }
 
-/// What gets each other error: a URI Rocket cannot parse (the 400 an
-/// unknown method gets over the wire, through the same catcher), and a
-/// parameter Rocket cannot parse (422, like any status without a catcher
-/// of its own). A panicking handler's 500, whose first panic alone costs
-/// more than all these cases, is `errors.rs`'s.
+/// What gets each other error: a URI that Rocket's local client cannot
+/// parse, which it hands to the 400 catcher as Rocket's server hands it a
+/// request with an unknown method (over the wire, the server reads these
+/// URIs leniently: a 404), and a parameter Rocket cannot parse (422, like
+/// any status without a catcher of its own). A panicking handler's 500,
+/// whose first panic alone costs more than all these cases, is
+/// `errors.rs`'s.
 #[derive(Debug, Clone)]
 enum Trouble {
     BadUri(Method, String),
@@ -446,8 +448,8 @@ enum Trouble {
 
 #[test]
 fn every_other_error_is_negotiated_the_same_way() {
-    // No HEAD: Rocket's local client, unlike its server, keeps the body of
-    // an answer to a URI it cannot parse.
+    // No HEAD: the local client answers a URI it cannot parse from the
+    // catcher directly, without the dispatch that strips HEAD's body.
     let not_head: Vec<Method> = METHODS
         .into_iter()
         .filter(|&method| method != Method::Head)
