@@ -27,7 +27,7 @@ fn every_profile_listens_on_8080_with_the_example_realm_and_no_server_header() {
         assert_eq!(config.port, 8080, "{name}");
         assert_eq!(settings.realm.as_str(), "example", "{name}");
         assert_eq!(settings.static_dir.to_str(), Some("static"), "{name}");
-        assert_eq!(config.ident.to_string(), "disabled", "{name}");
+        assert_eq!(config.ident.as_str(), None, "{name}");
     }
 }
 
@@ -92,10 +92,29 @@ fn a_realm_is_text_and_a_number_in_the_configuration_is_refused() {
 
     let figment = profile("debug").merge(("realm", 1.50));
     let error = unauthorized::custom(figment).expect_err("a float is no realm");
-    assert_eq!(
-        error.to_string(),
-        "invalid configuration: invalid type: found float `1.5`, expected a string for key \"global.realm\" in (&str, f64)"
-    );
+    assert_one_line_naming(&error, "realm");
+}
+
+/// What we promise for a value Figment refuses: one line that says the
+/// configuration is invalid and names the key. The rest is Figment's
+/// wording, not ours to pin.
+fn assert_one_line_naming(error: &ConfigError, key: &str) {
+    let message = error.to_string();
+    assert!(message.starts_with("invalid configuration: "), "{message}");
+    assert!(!message.contains('\n'), "{message}");
+    assert!(names(&message, key), "{key} not named in {message}");
+}
+
+/// Whether `message` has `key` as a word of its own, in any case: `port` in
+/// `key "global.port"`, not in `export`.
+fn names(message: &str, key: &str) -> bool {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    let lower = message.to_ascii_lowercase();
+    lower
+        .match_indices(&key.to_ascii_lowercase())
+        .any(|(at, _)| {
+            !word(lower[..at].chars().next_back()) && !word(lower[at + key.len()..].chars().next())
+        })
 }
 
 #[test]
@@ -112,13 +131,12 @@ fn a_realm_outside_the_rule_is_refused_naming_the_key() {
     ] {
         let figment = profile("debug").merge(("realm", bad));
         let error = unauthorized::custom(figment).expect_err(bad);
+        // The rule is ours, word for word; Figment adds where the key is.
         let message = error.to_string();
-        assert_eq!(
-            message,
-            format!(
-                "invalid configuration: realm {bad:?} must be non-empty visible ASCII and spaces, without '\"' or '\\' for key \"global.realm\" in (&str, &str)"
-            )
+        let rule = format!(
+            "invalid configuration: realm {bad:?} must be non-empty visible ASCII and spaces, without '\"' or '\\'"
         );
+        assert!(message.starts_with(&rule), "{message}");
         assert!(!message.contains('\n'), "{message}");
         assert!(Realm::new(bad).is_err(), "{bad:?}");
     }
@@ -142,10 +160,7 @@ fn a_missing_static_directory_is_refused_naming_the_key() {
 fn a_port_that_is_not_a_number_is_refused_naming_the_key() {
     let figment = profile("debug").merge(("port", "abc"));
     let error = unauthorized::custom(figment).expect_err("abc is no port");
-    assert_eq!(
-        error.to_string(),
-        "invalid configuration: invalid type: found string \"abc\", expected u16 for key \"global.port\" in (&str, &str)"
-    );
+    assert_one_line_naming(&error, "port");
 }
 
 /// tokio would panic on a runtime without threads of either kind.

@@ -1,9 +1,9 @@
 //! Every error but the 401 is JSON of the same shape.
 
-use rocket::http::Method;
+use rocket::http::{Header, Method};
 use rocket::{get, post, routes};
 
-use crate::helpers::{NOT_FOUND, assert_json_error, client, client_for, service};
+use crate::helpers::{NOT_FOUND, assert_json_error, client, client_for, header, service};
 
 #[test]
 fn an_unknown_path_is_a_json_404() {
@@ -14,12 +14,25 @@ fn an_unknown_path_is_a_json_404() {
     }
 }
 
+/// Rocket 0.5.2 has no 405: a path that exists, asked with a method that
+/// has no route there, gets the JSON 404 (CONTRACT.md, "`/` and `static/`").
 #[test]
 fn a_method_without_a_route_is_a_json_404() {
     let client = client();
-    for method in [Method::Post, Method::Put, Method::Delete, Method::Options] {
-        let response = client.req(method, "/nope").dispatch();
-        assert_json_error(response, 404, NOT_FOUND);
+    for uri in ["/", "/app.js", "/healthz", "/readyz", "/metrics"] {
+        assert_eq!(client.get(uri).dispatch().status().code, 200, "GET {uri}");
+        for method in [
+            Method::Post,
+            Method::Put,
+            Method::Patch,
+            Method::Delete,
+            Method::Options,
+            Method::Trace,
+            Method::Connect,
+        ] {
+            let response = client.req(method, uri).dispatch();
+            assert_json_error(response, 404, NOT_FOUND);
+        }
     }
 }
 
@@ -29,10 +42,23 @@ fn panics() -> &'static str {
 }
 
 #[test]
-fn a_panicking_handler_is_a_json_500() {
+fn a_panicking_handler_is_a_json_500_negotiated_like_every_error() {
     let client = client_for(service().mount("/test", routes![panics]));
     let response = client.get("/test/panic").dispatch();
     assert_json_error(response, 500, r#"{"message":"Internal Server Error"}"#);
+
+    let problem = Header::new("Accept", "application/problem+json");
+    let response = client.get("/test/panic").header(problem).dispatch();
+    assert_eq!(response.status().code, 500);
+    assert_eq!(
+        header(&response, "Content-Type"),
+        "application/problem+json"
+    );
+    assert_eq!(header(&response, "Vary"), "Accept");
+    assert_eq!(
+        response.into_string().as_deref(),
+        Some(r#"{"type":"about:blank","title":"Internal Server Error","status":500}"#)
+    );
 }
 
 #[post("/small/<number>")]

@@ -112,21 +112,23 @@ fn random_paths_and_methods_add_no_series() {
         seed
     };
     const FLOOD: u64 = 200;
+    let (mut not_found, mut bad_request) = (0, 0);
     for _ in 0..FLOOD {
         let (path, method) = (format!("/{:x}/{:x}", next(), next()), next());
         let method = ["GET", "POST", "DELETE", "PURGE", "BREW", "M-SEARCH"][method as usize % 6];
+        // Rocket routes the nine methods it knows (a 404 on these paths),
+        // and answers any other with a 400.
+        let (status_line, count) = match method {
+            "GET" | "POST" | "DELETE" => ("HTTP/1.1 404 Not Found", &mut not_found),
+            _ => ("HTTP/1.1 400 Bad Request", &mut bad_request),
+        };
+        *count += 1;
         let answer = server.exchange(method, &path, &[]);
-        assert!(
-            matches!(
-                answer.status_line.as_str(),
-                "HTTP/1.1 404 Not Found" | "HTTP/1.1 400 Bad Request"
-            ),
-            "{method} {path}: {answer:#?}"
-        );
+        assert_eq!(answer.status_line, status_line, "{method} {path}");
     }
     let after = scrape(&server.address);
     let series = |scrape: &Scrape| scrape.0.keys().cloned().collect::<Vec<_>>();
     assert_eq!(series(&after), series(&before));
-    let refused = after.delta(&before, NOT_FOUND) + after.delta(&before, BAD_REQUEST);
-    assert_eq!(refused, FLOOD as f64);
+    assert_eq!(after.delta(&before, NOT_FOUND), f64::from(not_found));
+    assert_eq!(after.delta(&before, BAD_REQUEST), f64::from(bad_request));
 }

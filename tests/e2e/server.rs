@@ -259,33 +259,43 @@ pub enum Stdout {
 /// Starts `program` (the binary, or another build of it) in `profile` with
 /// `vars` on a free port, its stdout `Closed` or `Unread`, and waits until
 /// it accepts connections, since it cannot say where it listens: the child,
-/// its address, and the stdout pipe while it must stay open.
+/// its address, and the stdout pipe while it must stay open. A port taken
+/// by another process in between is tried again with another.
 pub fn start_unread(
     program: &str,
     profile: &str,
     vars: &[(&str, &str)],
     stdout: Stdout,
 ) -> (Child, String, Option<std::process::ChildStdout>) {
-    let port = free_port().to_string();
-    let mut child = command(program, vars)
-        .env("ROCKET_PROFILE", profile)
-        .env("ROCKET_PORT", &port)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let pipe = child.stdout.take();
-    let pipe = match stdout {
-        Stdout::Closed => {
-            drop(pipe);
-            None
+    retry_while_port_taken("cannot listen on", || {
+        let port = free_port().to_string();
+        let mut child = command(program, vars)
+            .env("ROCKET_PROFILE", profile)
+            .env("ROCKET_PORT", &port)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let pipe = child.stdout.take();
+        let pipe = match stdout {
+            Stdout::Closed => {
+                drop(pipe);
+                None
+            }
+            Stdout::Unread => pipe,
+        };
+        let address = format!("127.0.0.1:{port}");
+        match wait_for_listener(&mut child, &address) {
+            Ok(()) => Ok((child, address, pipe)),
+            Err(status) => {
+                let mut stderr = String::new();
+                if let Some(mut pipe) = child.stderr.take() {
+                    let _ = pipe.read_to_string(&mut stderr);
+                }
+                Err(format!("the server exited ({status}): {stderr}"))
+            }
         }
-        Stdout::Unread => pipe,
-    };
-    let address = format!("127.0.0.1:{port}");
-    let listening = wait_for_listener(&mut child, &address);
-    assert_eq!(listening, Ok(()), "the server exited");
-    (child, address, pipe)
+    })
 }
 
 /// Waits until `done` holds, asking every 10 ms; after [`PATIENCE`], fails
@@ -300,15 +310,22 @@ pub fn wait_until(mut done: impl FnMut() -> bool, failure: impl FnOnce() -> Stri
     }
 }
 
-/// Waits until `child` accepts connections on `address`: its exit status
-/// if it exits first. One that never listens is killed, and the test fails.
+/// Waits until `child` itself listens on `address` and accepts there: its
+/// exit status if it exits first. Another process that took the port in
+/// between does not count. One that never listens is killed, and the test
+/// fails.
 pub fn wait_for_listener(child: &mut Child, address: &str) -> Result<(), ExitStatus> {
+    let port: u16 = address
+        .rsplit_once(':')
+        .and_then(|(_, port)| port.parse().ok())
+        .expect("host:port");
     let deadline = Instant::now() + PATIENCE;
     loop {
         if let Some(status) = child.try_wait().expect("the child can be waited for") {
             return Err(status);
         }
-        if TcpStream::connect(address).is_ok() {
+        // The cheap check first: /proc is read only once something accepts.
+        if TcpStream::connect(address).is_ok() && listens_on(child.id(), port) {
             return Ok(());
         }
         if Instant::now() > deadline {
@@ -317,6 +334,46 @@ pub fn wait_for_listener(child: &mut Child, address: &str) -> Result<(), ExitSta
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Whether process `pid` holds a socket listening on TCP `port`: the
+/// listening sockets of its network namespace (`/proc/PID/net/tcp` and
+/// `tcp6`, which list them first, so that the many closed connections after
+/// them are never read), matched by inode against its open files
+/// (`/proc/PID/fd`).
+fn listens_on(pid: u32, port: u16) -> bool {
+    let mut listening = Vec::new();
+    for table in ["tcp", "tcp6"] {
+        let Ok(table) = std::fs::File::open(format!("/proc/{pid}/net/{table}")) else {
+            continue;
+        };
+        let lines = BufReader::new(table).lines().skip(1).map_while(Result::ok);
+        // sl local_address rem_address st … uid timeout inode; st 0A is LISTEN.
+        let fields = lines.map(|line| {
+            line.split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        });
+        for fields in fields.take_while(|fields| fields.get(3).is_some_and(|st| st == "0A")) {
+            let local_port = fields
+                .get(1)
+                .and_then(|local| local.rsplit_once(':'))
+                .and_then(|(_, hex)| u16::from_str_radix(hex, 16).ok());
+            if local_port == Some(port)
+                && let Some(inode) = fields.get(9)
+            {
+                listening.push(format!("socket:[{inode}]"));
+            }
+        }
+    }
+    let files = std::fs::read_dir(format!("/proc/{pid}/fd"));
+    files.into_iter().flatten().flatten().any(|file| {
+        std::fs::read_link(file.path()).is_ok_and(|target| {
+            listening
+                .iter()
+                .any(|socket| target.as_os_str() == socket.as_str())
+        })
+    })
 }
 
 /// A loopback port free at this moment, for a program that cannot say
