@@ -41,9 +41,10 @@ fn a_drain_answers_every_request_with_readyz_at_503_then_exits_0() {
             "SIGTERM: draining for 2 s, /readyz answers 503; a second SIGTERM or SIGINT ends the drain"
         )
     );
+    // The first /readyz after the signal's line is already a 503: an order,
+    // not a deadline (how soon is printed below, not asserted).
     assert_draining(&server);
     let first_503 = signalled.elapsed();
-    assert!(first_503 < Duration::from_secs(1), "{first_503:?}");
     // Until shortly before the drain ends (it began before its line was
     // read), every request is answered as usual.
     let mut served = 0;
