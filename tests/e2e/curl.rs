@@ -15,6 +15,13 @@ fn curl(server: &Server, args: &[&str]) -> Answer {
 
 /// Like [`curl`], for `path` (with a query, if any).
 pub fn curl_path(server: &Server, args: &[&str], path: &str) -> Answer {
+    let raw = curl_raw(server, args, path);
+    Answer::parse(&String::from_utf8(raw).expect("UTF-8"))
+}
+
+/// What `curl -sS --max-time 10 <args>` prints for `path`, byte for byte;
+/// curl must succeed.
+pub fn curl_raw(server: &Server, args: &[&str], path: &str) -> Vec<u8> {
     let output = Command::new("curl")
         .args(["-sS", "--max-time", "10"])
         .args(args)
@@ -23,7 +30,7 @@ pub fn curl_path(server: &Server, args: &[&str], path: &str) -> Answer {
         .expect("curl runs: apt-get install curl");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "curl {args:?}: {stderr}");
-    Answer::parse(&String::from_utf8(output.stdout).expect("UTF-8"))
+    output.stdout
 }
 
 #[test]

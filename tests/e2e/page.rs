@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+use crate::curl::curl_raw;
 use crate::server::{BINARY, PATIENCE, Server, command};
 
 const NEEDS_HTTPLINT: &str = "needs httplint: pip install httplint==2026.10.4";
@@ -160,19 +161,6 @@ fn start_serving(dir: &Path) -> Server {
 fn etag_of(server: &Server, path: &str) -> String {
     let answer = server.exchange("GET", path, &[]);
     answer.header("etag").expect("an ETag").to_owned()
-}
-
-/// What `curl -sS -i <args>` prints for `path`, byte for byte.
-fn curl_raw(server: &Server, args: &[&str], path: &str) -> Vec<u8> {
-    let output = Command::new("curl")
-        .args(["-sS", "--max-time", "10"])
-        .args(args)
-        .arg(format!("http://{}{path}", server.address))
-        .output()
-        .expect("curl runs: apt-get install curl");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "curl {args:?}: {stderr}");
-    output.stdout
 }
 
 /// httplint's notes on the response `raw`, as it prints them (`* [LEVEL]
