@@ -88,22 +88,24 @@ impl Refusal {
     /// The RFC 6750 §3.1 answer to each reason.
     fn rejection(&self) -> Rejection {
         match self {
-            Refusal::NoCredentials => Rejection::MissingCredentials,
-            Refusal::Malformed(Malformed::Repeated) => {
-                Rejection::invalid_request().with_description(REPEATED)
-            }
-            Refusal::Malformed(Malformed::NoToken) => {
-                Rejection::invalid_request().with_description(NO_TOKEN)
-            }
-            Refusal::Malformed(Malformed::NotB64Token) => {
-                Rejection::invalid_request().with_description(NOT_B64TOKEN)
-            }
-            // `Malformed` is non-exhaustive: a new kind is still a bad request.
-            Refusal::Malformed(_) => Rejection::invalid_request(),
-            Refusal::Expired => Rejection::invalid_token().with_description(EXPIRED),
-            Refusal::Forged => Rejection::invalid_token().with_description(FORGED),
-            Refusal::NotHs256 => Rejection::invalid_token().with_description(NOT_HS256),
-            Refusal::Undecodable => Rejection::invalid_token().with_description(UNDECODABLE),
+            Refusal::NoCredentials => Rejection::missing_credentials(),
+            Refusal::Malformed(Malformed::Repeated) => Rejection::invalid_request()
+                .with_description(REPEATED)
+                .into(),
+            Refusal::Malformed(Malformed::NoToken) => Rejection::invalid_request()
+                .with_description(NO_TOKEN)
+                .into(),
+            Refusal::Malformed(Malformed::NotB64Token) => Rejection::invalid_request()
+                .with_description(NOT_B64TOKEN)
+                .into(),
+            Refusal::Expired => Rejection::invalid_token().with_description(EXPIRED).into(),
+            Refusal::Forged => Rejection::invalid_token().with_description(FORGED).into(),
+            Refusal::NotHs256 => Rejection::invalid_token()
+                .with_description(NOT_HS256)
+                .into(),
+            Refusal::Undecodable => Rejection::invalid_token()
+                .with_description(UNDECODABLE)
+                .into(),
         }
     }
 }
@@ -132,7 +134,7 @@ impl<'r> FromRequest<'r> for User {
             Credentials::Bearer(token) => verify(token.as_str(), key),
             Credentials::Malformed(malformed) => Err(Refusal::Malformed(malformed)),
             // Missing, or another scheme: no Bearer credentials at all.
-            _ => Err(Refusal::NoCredentials),
+            Credentials::Missing | Credentials::OtherScheme => Err(Refusal::NoCredentials),
         };
         match verified {
             Ok(user) => Outcome::Success(user),
@@ -175,7 +177,7 @@ fn me(user: User) -> Value {
 #[get("/admin")]
 fn admin(user: User) -> Result<Value, Rejection> {
     if !user.has_scope(&ADMIN) {
-        return Err(Rejection::insufficient_scope(ADMIN));
+        return Err(Rejection::insufficient_scope(ADMIN).into());
     }
     Ok(json!({ "sub": user.sub }))
 }
