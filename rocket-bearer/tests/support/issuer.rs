@@ -8,7 +8,7 @@
 //! let kid = issuer.rotate(false).await;
 //! ```
 
-use std::fs::OpenOptions;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -61,7 +61,7 @@ pub struct Issuer {
     process: Option<Process>,
     url: String,
     http: reqwest::Client,
-    /// Its keys (keys.json) and its stderr (issuer.log), kept across restarts.
+    /// Its keys (keys.json), kept across restarts, and its stderr (issuer.log).
     state: TempDir,
 }
 
@@ -228,11 +228,7 @@ async fn spawn(state: &Path, port: u16) -> (Process, String) {
         "{NEEDS_ISSUER}"
     );
     let log = state.join("issuer.log");
-    let stderr = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log)
-        .expect("the issuer's log file opens");
+    let stderr = File::create(&log).expect("the issuer's log file opens");
     let mut child = Command::new("node")
         .arg(dir.join("issuer.mjs"))
         .args(["--port", &port.to_string(), "--exit-with-stdin", "--state"])
@@ -266,7 +262,11 @@ async fn spawn(state: &Path, port: u16) -> (Process, String) {
 fn failure(log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let mut lines = text.lines().filter(|line| !line.trim().is_empty());
-    let error = text.lines().find(|line| line.contains("Error"));
+    // Node's report of an uncaught error: `TypeError: message`.
+    let error = text.lines().find(|line| {
+        line.split_once(": ")
+            .is_some_and(|(name, _)| name.ends_with("Error") && !name.contains(' '))
+    });
     error
         .or_else(|| lines.next_back())
         .unwrap_or("nothing on stderr")
