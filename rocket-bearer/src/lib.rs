@@ -7,6 +7,8 @@ mod credentials;
 mod metadata;
 mod negotiation;
 mod rejection;
+#[cfg(feature = "verify")]
+pub mod verify;
 
 pub use catchers::{catchers, catchers_missing, default_catcher};
 pub use challenge::{Description, ErrorUri, InvalidParameter, Realm, Scope};
