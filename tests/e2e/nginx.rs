@@ -759,13 +759,16 @@ fn client(
 /// checks it: the one finding allowed is the throwaway certificate's,
 /// which no client trusts.
 #[test]
-#[ignore = "needs nginx and sslyze: apt-get install nginx openssl gettext-base; python3 -m pip install sslyze==6.3.1"]
+#[ignore = "needs nginx and sslyze: apt-get install nginx openssl gettext-base; tools/python-venv, then .venv/bin first on PATH"]
 fn the_front_meets_mozillas_intermediate_tls_configuration() {
     let found = Command::new("python3")
         .args(["-c", "import sslyze"])
         .output()
         .is_ok_and(|output| output.status.success());
-    assert!(found, "needs sslyze: python3 -m pip install sslyze==6.3.1");
+    assert!(
+        found,
+        r#"needs sslyze: run tools/python-venv, then export PATH="$PWD/.venv/bin:$PATH""#
+    );
     let proxy = Proxy::start(&[]);
     let output = Command::new("python3")
         .args([
