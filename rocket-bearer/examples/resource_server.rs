@@ -346,6 +346,15 @@ mod tests {
 
         let cases: Vec<Case> = vec![
             ("/me", vec![], refused(401, "")),
+            ("/admin", vec![], refused(401, r#"scope="admin""#)),
+            (
+                "/admin",
+                vec![("Authorization", format!("Bearer {short}"))],
+                refused(
+                    401,
+                    r#"error="invalid_token", error_description="the token has expired", scope="admin""#,
+                ),
+            ),
             (
                 "/me",
                 vec![("Authorization", "Basic YTpi".into())],

@@ -53,7 +53,11 @@ use crate::metadata::ResourceMetadata;
 /// assert_eq!(not_admin.status(), Status::Forbidden);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection(Reason);
+pub struct Rejection {
+    reason: Reason,
+    /// The scope the resource requires, named in any challenge.
+    required_scope: Option<Scope>,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Reason {
@@ -126,7 +130,7 @@ impl BearerError {
 
 impl From<BearerError> for Rejection {
     fn from(error: BearerError) -> Rejection {
-        Rejection(Reason::Error(error))
+        Rejection::of(Reason::Error(error))
     }
 }
 
@@ -139,7 +143,32 @@ impl Rejection {
     /// assert_eq!(Rejection::missing_credentials().error_code(), None);
     /// ```
     pub const fn missing_credentials() -> Rejection {
-        Rejection(Reason::MissingCredentials)
+        Rejection::of(Reason::MissingCredentials)
+    }
+
+    const fn of(reason: Reason) -> Rejection {
+        Rejection {
+            reason,
+            required_scope: None,
+        }
+    }
+
+    /// The same reason, its challenge naming the scope the resource
+    /// requires (`scope`, RFC 6750 §3), so that a client asks for that
+    /// scope and no more: the MCP authorization specification (2025-11-25)
+    /// asks it of a 401. An `insufficient_scope` names its own scope; a 503
+    /// has no challenge.
+    ///
+    /// ```
+    /// # use rocket_bearer::{Rejection, Scope};
+    /// const ADMIN: Scope = Scope::from_static("admin");
+    /// let rejection = Rejection::missing_credentials().with_required_scope(ADMIN);
+    /// assert_eq!(rejection.scope(), Some(&ADMIN));
+    /// assert_eq!(rejection.error_code(), None);
+    /// ```
+    pub fn with_required_scope(mut self, scope: Scope) -> Rejection {
+        self.required_scope = Some(scope);
+        self
     }
 
     /// A malformed request: a repeated `Authorization`, `Bearer` with no
@@ -191,11 +220,11 @@ impl Rejection {
     /// assert_eq!(Rejection::unavailable(5).status(), Status::ServiceUnavailable);
     /// ```
     pub const fn unavailable(retry_after: u32) -> Rejection {
-        Rejection(Reason::Unavailable { retry_after })
+        Rejection::of(Reason::Unavailable { retry_after })
     }
 
     fn error(&self) -> Option<&BearerError> {
-        match &self.0 {
+        match &self.reason {
             Reason::Error(error) => Some(error),
             Reason::MissingCredentials | Reason::Unavailable { .. } => None,
         }
@@ -216,11 +245,12 @@ impl Rejection {
         self.error()?.uri.as_ref()
     }
 
-    /// The scope an `insufficient_scope` reason asks for.
+    /// The scope the challenge names: the one an `insufficient_scope`
+    /// asks for, or the one [`with_required_scope`](Rejection::with_required_scope) gave.
     pub fn scope(&self) -> Option<&Scope> {
-        match &self.error()?.code {
-            ErrorCode::InsufficientScope(scope) => Some(scope),
-            ErrorCode::InvalidRequest | ErrorCode::InvalidToken => None,
+        match self.error().map(|error| &error.code) {
+            Some(ErrorCode::InsufficientScope(scope)) => Some(scope),
+            _ => self.required_scope.as_ref(),
         }
     }
 
@@ -232,7 +262,7 @@ impl Rejection {
     /// assert_eq!(Rejection::from(Rejection::invalid_request()).status(), Status::BadRequest);
     /// ```
     pub fn status(&self) -> Status {
-        match &self.0 {
+        match &self.reason {
             Reason::MissingCredentials => Status::Unauthorized,
             Reason::Unavailable { .. } => Status::ServiceUnavailable,
             Reason::Error(error) => match error.code {
@@ -261,7 +291,7 @@ impl Rejection {
 
     /// The seconds a 503 asks the client to wait before it tries again.
     pub fn retry_after(&self) -> Option<u32> {
-        match self.0 {
+        match self.reason {
             Reason::Unavailable { retry_after } => Some(retry_after),
             Reason::MissingCredentials | Reason::Error(_) => None,
         }

@@ -138,7 +138,9 @@ impl RequiredScope for AnyScope {
 /// `Authorization`, 401 `invalid_token` with a description naming the
 /// check that failed (and never the token or a claim), 403
 /// `insufficient_scope` with the scope `S` lists, 503 with `Retry-After`
-/// when the issuer's keys cannot be had. Naming it in a route stops the
+/// when the issuer's keys cannot be had. With a required scope, every
+/// challenge names it (`scope="admin"`), as the MCP authorization
+/// specification asks of a 401. Naming it in a route stops the
 /// launch if the catchers or the [`Verifier`] are missing.
 pub struct AccessToken<S: RequiredScope = AnyScope, C = NoClaims> {
     claims: Claims<C>,
@@ -177,13 +179,19 @@ where
         let Some(verifier) = request.rocket().state::<Verifier>() else {
             return Outcome::Forward(Status::InternalServerError);
         };
+        // Every challenge names the scope the route requires (MCP asks it
+        // of a 401, RFC 6750 §3 allows it on any).
+        let refuse = |rejection: Rejection| match S::SCOPE {
+            Some(scope) => rejection.with_required_scope(scope).reject(request),
+            None => rejection.reject(request),
+        };
         let token = match Credentials::require(request) {
             Ok(token) => token,
-            Err(rejection) => return rejection.reject(request),
+            Err(rejection) => return refuse(rejection),
         };
         let claims: Claims<C> = match verifier.verify(token.as_str()).await {
             Ok(claims) => claims,
-            Err(rejection) => return rejection.reject(request),
+            Err(rejection) => return refuse(rejection),
         };
         if let Some(scope) = S::SCOPE {
             let granted = scope
