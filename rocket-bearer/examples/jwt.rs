@@ -152,6 +152,7 @@ mod tests {
     const FORGED: &str = r#"Bearer realm="jwt example", error="invalid_token", error_description="the token's signature does not match""#;
     const NOT_HS256: &str = r#"Bearer realm="jwt example", error="invalid_token", error_description="the token is not signed with HS256""#;
     const UNDECODABLE: &str = r#"Bearer realm="jwt example", error="invalid_token", error_description="the token cannot be decoded as a JWT""#;
+    const NOT_YET: &str = r#"Bearer realm="jwt example", error="invalid_token", error_description="the token is not valid yet (nbf)""#;
     const NO_EXP: &str = r#"Bearer realm="jwt example", error="invalid_token", error_description="the token has no exp claim""#;
     const NO_SUB: &str = r#"Bearer realm="jwt example", error="invalid_token", error_description="the token has no sub claim""#;
     const ELSEWHERE: &str = r#"Bearer realm="jwt example", error="invalid_token", error_description="the token is not meant for this resource (aud)""#;
@@ -310,13 +311,17 @@ mod tests {
     }
 
     #[test]
-    fn an_undecodable_token_is_invalid_token_with_a_description() {
+    fn each_failed_check_is_invalid_token_with_a_description_naming_it() {
         let no_exp = token(json!({ "sub": "alice", "aud": "jwt-example" }));
         let no_sub = token(json!({ "aud": "jwt-example", "exp": in_ten_minutes() }));
         let elsewhere =
             token(json!({ "sub": "alice", "aud": "another-api", "exp": in_ten_minutes() }));
+        let not_yet = token(
+            json!({ "sub": "alice", "aud": "jwt-example", "exp": in_ten_minutes(), "nbf": in_ten_minutes() - 60 }),
+        );
         let cases = [
             (NOT_A_JWT.to_owned(), UNDECODABLE),
+            (not_yet, NOT_YET),
             (no_exp, NO_EXP),
             (no_sub, NO_SUB),
             (elsewhere, ELSEWHERE),
