@@ -101,13 +101,17 @@ impl KeySet {
         self.keys.is_empty()
     }
 
-    /// The key for `kid`; without a `kid`, the one key of a set that has
-    /// only one.
+    /// The key for `kid`. A token without a `kid`, or with one a set of a
+    /// single key without a `kid` (a shared secret, say) cannot name, gets
+    /// that single key.
     fn find(&self, kid: Option<&str>, algorithm: Algorithm) -> Result<Arc<Key>, KeyFailure> {
+        let only = || match self.keys.len() {
+            1 => self.keys.values().next(),
+            _ => None,
+        };
         let key = match kid {
-            Some(kid) => self.keys.get(kid),
-            None if self.keys.len() == 1 => self.keys.values().next(),
-            None => None,
+            Some(kid) => self.keys.get(kid).or_else(|| self.keys.get("").and(only())),
+            None => only(),
         }
         .ok_or(KeyFailure::Unknown)?;
         match key.algorithm {
@@ -437,7 +441,10 @@ fn max_age<'a>(values: impl Iterator<Item = &'a str>) -> Duration {
 mod tests {
     use std::time::Duration;
 
-    use super::{discovery_urls, max_age, retry_after};
+    use jsonwebtoken::Algorithm;
+    use jsonwebtoken::jwk::JwkSet;
+
+    use super::{KeyFailure, KeySet, discovery_urls, max_age, retry_after};
 
     #[test]
     fn discovery_urls_follow_rfc_8414_and_openid_connect() {
@@ -466,6 +473,33 @@ mod tests {
         assert_eq!(age(&["no-cache"]), Duration::from_secs(5));
         assert_eq!(age(&["max-age=31536000"]), Duration::from_secs(86_400));
         assert_eq!(age(&["max-age=soon"]), Duration::from_secs(300));
+    }
+
+    #[test]
+    fn a_single_key_without_kid_verifies_any_token_and_a_kid_picks_its_key() {
+        let secret = KeySet::from_secret(b"0123456789abcdef0123456789abcdef").expect("a key");
+        assert!(secret.find(None, Algorithm::HS256).is_ok());
+        assert!(secret.find(Some("any"), Algorithm::HS256).is_ok());
+        let jwks: JwkSet = serde_json::from_value(serde_json::json!({"keys": [
+            {"kty": "oct", "kid": "a", "k": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"},
+            {"kty": "oct", "kid": "b", "alg": "HS384", "k": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"}
+        ]}))
+        .expect("a JWKS");
+        let set = KeySet::from_jwks(&jwks);
+        assert!(set.find(Some("a"), Algorithm::HS256).is_ok());
+        assert_eq!(
+            set.find(Some("c"), Algorithm::HS256).err(),
+            Some(KeyFailure::Unknown)
+        );
+        assert_eq!(
+            set.find(None, Algorithm::HS256).err(),
+            Some(KeyFailure::Unknown)
+        );
+        assert_eq!(
+            set.find(Some("b"), Algorithm::HS256).err(),
+            Some(KeyFailure::WrongAlgorithm),
+            "a key published for HS384"
+        );
     }
 
     #[test]
