@@ -19,6 +19,7 @@ use std::env;
 use std::fmt::Display;
 use std::process::ExitCode;
 
+use rocket::error::ErrorKind;
 use rocket::figment::Figment;
 use rocket::figment::providers::Env;
 use rocket::serde::json::{Value, json};
@@ -100,7 +101,8 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(rocket(&secret).launch()) {
         Ok(_) => ExitCode::SUCCESS,
-        // The verifier has logged the line that names the bad key.
+        // The verifier has logged the one line that names the bad key.
+        Err(error) if matches!(error.kind(), ErrorKind::FailedFairings(_)) => ExitCode::FAILURE,
         Err(error) => fail(error),
     }
 }

@@ -19,6 +19,7 @@
 use std::env;
 use std::process::ExitCode;
 
+use rocket::error::ErrorKind;
 use rocket::figment::Figment;
 use rocket::figment::providers::Env;
 use rocket::http::Status;
@@ -113,8 +114,9 @@ async fn main() -> ExitCode {
     };
     match rocket.launch().await {
         Ok(_) => ExitCode::SUCCESS,
+        // The verifier has logged the one line that names the bad key.
+        Err(error) if matches!(error.kind(), ErrorKind::FailedFairings(_)) => ExitCode::FAILURE,
         Err(error) => {
-            // The verifier has logged the line that names the bad key.
             eprintln!("error: {error}");
             ExitCode::FAILURE
         }
