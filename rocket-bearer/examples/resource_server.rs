@@ -83,10 +83,6 @@ impl Settings {
 
 /// The whole app, for `main` and the tests alike.
 fn rocket(settings: &Settings) -> Result<Rocket<Build>, String> {
-    let metadata = ResourceMetadata::new(&settings.audience)
-        .and_then(|metadata| metadata.authorization_server(&settings.issuer))
-        .map_err(|error| error.to_string())?
-        .scopes_supported(["admin"]);
     // Rocket's defaults and `ROCKET_*`, without a `Rocket.toml` (Rocket would
     // look in parent folders and find the service's), then the verifier's.
     let mut figment = Figment::from(Config::default())
@@ -96,6 +92,10 @@ fn rocket(settings: &Settings) -> Result<Rocket<Build>, String> {
     if let Some(leeway) = settings.leeway {
         figment = figment.merge(("bearer_leeway", leeway));
     }
+    // The resource is the audience, its authorization server the issuer.
+    let metadata = ResourceMetadata::from_figment(&figment)
+        .map_err(|error| error.to_string())?
+        .scopes_supported(["admin"]);
     Ok(rocket::custom(figment)
         .attach(Verifier::fairing())
         .attach(metadata)
@@ -551,8 +551,17 @@ mod tests {
         assert_eq!(server.get("/ready", &[]).await.status, 503);
         assert_eq!(server.with_token("/me", &token).await.status, 503);
         issuer.restart().await;
-        sleep(Duration::from_millis(2100)).await;
+        // Ready again without a token asking: the keys are fetched by
+        // themselves, within the backoff (at most 16 s).
+        let mut ready = server.get("/ready", &[]).await.status;
+        for _ in 0..100 {
+            if ready == 200 {
+                break;
+            }
+            sleep(Duration::from_millis(200)).await;
+            ready = server.get("/ready", &[]).await.status;
+        }
+        assert_eq!(ready, 200);
         assert_eq!(server.with_token("/me", &token).await, ok("reader"));
-        assert_eq!(server.get("/ready", &[]).await.status, 200);
     }
 }

@@ -5,6 +5,7 @@
 use std::fmt;
 
 use rocket::fairing::{self, Fairing, Info, Kind};
+use rocket::figment::Figment;
 use rocket::http::uri::Absolute;
 use rocket::http::{ContentType, Method};
 use rocket::route::{self, Handler, Route};
@@ -72,18 +73,11 @@ pub struct ResourceMetadata {
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidMetadata {
-    field: &'static str,
-    value: String,
-}
+pub struct InvalidMetadata(String);
 
 impl fmt::Display for InvalidMetadata {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {:?} must be an https URL (http only to a loopback host) without query or fragment",
-            self.field, self.value
-        )
+        f.write_str(&self.0)
     }
 }
 
@@ -97,9 +91,10 @@ pub(crate) fn checked_url<'a>(
     field: &'static str,
     url: &'a str,
 ) -> Result<&'a str, InvalidMetadata> {
-    let invalid = || InvalidMetadata {
-        field,
-        value: url.to_owned(),
+    let invalid = || {
+        InvalidMetadata(format!(
+            "{field} {url:?} must be an https URL (http only to a loopback host) without query or fragment"
+        ))
     };
     let parsed = Absolute::parse(url).map_err(|_| invalid())?;
     let host = parsed.authority().map(|authority| authority.host());
@@ -148,6 +143,44 @@ impl ResourceMetadata {
             path: format!("{WELL_KNOWN}{path}"),
             url,
         })
+    }
+
+    /// Metadata from the rocket's configuration, the keys the `verify`
+    /// feature reads too: `bearer_audience` is the resource identifier,
+    /// `bearer_issuer` (if set) its authorization server. Read it before
+    /// building the rocket, and attach it:
+    ///
+    /// ```
+    /// use rocket_bearer::ResourceMetadata;
+    ///
+    /// let figment = rocket::Config::figment()
+    ///     .merge(("bearer_audience", "https://api.example.com/"))
+    ///     .merge(("bearer_issuer", "https://auth.example.com/realms/api"));
+    /// let metadata = ResourceMetadata::from_figment(&figment)?.scopes_supported(["admin"]);
+    /// let rocket = rocket::custom(figment)
+    ///     .attach(metadata)
+    ///     .register("/", rocket_bearer::catchers());
+    /// # Ok::<(), rocket_bearer::InvalidMetadata>(())
+    /// ```
+    pub fn from_figment(figment: &Figment) -> Result<ResourceMetadata, InvalidMetadata> {
+        let read = |key: &str| match figment.find_value(key) {
+            Ok(value) => value
+                .into_string()
+                .map(Some)
+                .ok_or_else(|| InvalidMetadata(format!("{key} must be a string"))),
+            Err(_) => Ok(None),
+        };
+        let resource = read("bearer_audience")?.ok_or_else(|| {
+            InvalidMetadata(
+                "bearer_audience: missing: the identifier of this resource (RFC 9728 §2)"
+                    .to_owned(),
+            )
+        })?;
+        let metadata = ResourceMetadata::new(&resource)?;
+        match read("bearer_issuer")? {
+            Some(issuer) => metadata.authorization_server(&issuer),
+            None => Ok(metadata),
+        }
     }
 
     /// Adds the issuer identifier of an authorization server that issues

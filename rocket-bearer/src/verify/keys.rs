@@ -10,7 +10,7 @@ use std::time::Duration;
 use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use rocket::tokio::sync::Mutex;
-use rocket::tokio::time::{Instant, sleep_until};
+use rocket::tokio::time::{Instant, sleep, sleep_until};
 use serde::Deserialize;
 
 use crate::metadata::checked_url;
@@ -138,7 +138,7 @@ fn signature_algorithm(algorithm: KeyAlgorithm) -> Option<Algorithm> {
 /// Where keys come from, with what a fetch needs.
 pub(crate) enum Keys {
     Static(KeySet),
-    Issuer(Box<Remote>),
+    Issuer(Arc<Remote>),
 }
 
 /// An issuer's keys, fetched over `https` (or `http` to a loopback host).
@@ -278,6 +278,22 @@ impl Remote {
     pub(crate) async fn load(&self) -> Result<(), String> {
         let mut state = self.fetch.lock().await;
         self.fetch_now(&mut state).await
+    }
+
+    /// Fetches the keys until some are loaded, waiting the backoff between
+    /// attempts: what runs after a launch that could not load them, so that
+    /// readiness recovers without waiting for a token to ask.
+    pub(crate) async fn load_until_loaded(self: Arc<Self>) {
+        while self.current().is_empty() {
+            let failures = self.fetch.lock().await.failures;
+            sleep(Duration::from_secs(retry_after(failures).into())).await;
+            let mut state = self.fetch.lock().await;
+            if self.current().is_empty()
+                && state.last.is_none_or(|last| last.elapsed() >= MIN_INTERVAL)
+            {
+                self.fetch_now(&mut state).await.ok();
+            }
+        }
     }
 
     /// Fetches the key set, after discovering its URL if needed; records

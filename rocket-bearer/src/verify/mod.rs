@@ -410,17 +410,19 @@ impl Verifier {
                 let issuer = settings.issuer.clone().unwrap_or_default();
                 let remote = Remote::new(issuer.clone())
                     .map_err(|error| ConfigError::new("bearer_issuer", error))?;
-                match timeout(LAUNCH_WAIT, remote.load()).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(error)) => rocket::warn!(
-                        "rocket_bearer: keys of {issuer} not loaded at launch ({error}); tokens get 503 until the issuer answers"
-                    ),
-                    Err(_) => rocket::warn!(
-                        "rocket_bearer: keys of {issuer} not loaded within {}s; tokens get 503 until the issuer answers",
-                        LAUNCH_WAIT.as_secs()
-                    ),
+                let remote = Arc::new(remote);
+                let problem = match timeout(LAUNCH_WAIT, remote.load()).await {
+                    Ok(Ok(())) => None,
+                    Ok(Err(error)) => Some(error),
+                    Err(_) => Some(format!("no answer within {}s", LAUNCH_WAIT.as_secs())),
+                };
+                if let Some(problem) = problem {
+                    rocket::warn!(
+                        "rocket_bearer: keys of {issuer} not loaded at launch ({problem}); tokens get 503 until the issuer answers"
+                    );
+                    rocket::tokio::spawn(Arc::clone(&remote).load_until_loaded());
                 }
-                Keys::Issuer(Box::new(remote))
+                Keys::Issuer(remote)
             }
         };
         Ok(Verifier::new(settings, keys))

@@ -82,7 +82,7 @@ impl Settings {
     pub(crate) fn from_figment(figment: &Figment) -> Result<Settings, ConfigError> {
         let issuer: Option<String> = optional(figment, "bearer_issuer")?;
         if let Some(issuer) = &issuer {
-            checked_url("bearer_issuer", issuer).map_err(|e| error("bearer_issuer", e))?;
+            checked_url("bearer_issuer", issuer).map_err(|e| ConfigError(e.to_string()))?;
         }
         let audience: String = optional(figment, "bearer_audience")?.ok_or_else(|| {
             error(
@@ -94,7 +94,9 @@ impl Settings {
             return Err(error("bearer_audience", "must not be empty"));
         }
         let jwks_file: Option<PathBuf> = optional(figment, "bearer_jwks_file")?;
-        let secret: Option<String> = optional(figment, "bearer_hmac_secret")?;
+        // Not through Figment's message, which would show a number's digits.
+        let secret: Option<String> = optional(figment, "bearer_hmac_secret")
+            .map_err(|_| error("bearer_hmac_secret", "must be a string"))?;
         let keys = match (jwks_file, secret) {
             (Some(_), Some(_)) => {
                 return Err(error(
@@ -216,7 +218,14 @@ mod tests {
                     ("bearer_issuer", json!("http://as.example")),
                     audience.clone(),
                 ],
-                r#"bearer_issuer: bearer_issuer "http://as.example" must be an https URL (http only to a loopback host) without query or fragment"#,
+                r#"bearer_issuer "http://as.example" must be an https URL (http only to a loopback host) without query or fragment"#,
+            ),
+            (
+                vec![
+                    audience.clone(),
+                    ("bearer_hmac_secret", json!(12345678901234567890u64)),
+                ],
+                "bearer_hmac_secret: must be a string",
             ),
             (
                 vec![
@@ -256,7 +265,7 @@ mod tests {
         for (pairs, expected) in cases {
             let message = settings(&pairs).err().expect("refused");
             assert_eq!(message, expected);
-            assert!(!message.contains("s3cret"));
+            assert!(!message.contains("s3cret") && !message.contains("1234"));
         }
         let message = settings(&[
             issuer.clone(),
