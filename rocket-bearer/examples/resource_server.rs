@@ -505,6 +505,29 @@ mod tests {
         // The old key is still published, so its tokens still verify.
         assert_eq!(server.with_token("/me", &before).await, ok("reader"));
 
+        // Tokens naming kids the issuer never had, all at once: they share
+        // one fetch (at most one a second), and each is an unknown key.
+        let fetched = issuer.jwks_fetches().await;
+        let random: Vec<String> = (0..20)
+            .map(|n| {
+                reforged(&after, json!({"kid": format!("random-{n}")}), |_| {
+                    "c2ln".into()
+                })
+            })
+            .collect();
+        let answers = join_all(random.iter().map(|token| server.with_token("/me", token))).await;
+        let unknown =
+            invalid_token("the token is signed with a key this resource does not know (kid)");
+        assert!(
+            answers.iter().all(|answer| *answer == unknown),
+            "{answers:?}"
+        );
+        assert_eq!(
+            issuer.jwks_fetches().await,
+            fetched + 1,
+            "one fetch for 20 unknown kids"
+        );
+
         // Retired at the issuer, and seen gone at the next fetch (here the
         // one a newer kid causes): the old key stops verifying.
         issuer.rotate(true).await;
