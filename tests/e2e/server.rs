@@ -208,6 +208,22 @@ impl Server {
         }
     }
 
+    /// Reads stdout like [`Server::stdout_until`], but keeps no line: for
+    /// floods of long lines, which a failure would otherwise print whole.
+    /// Fails with how many lines came when stdout closes or stays silent
+    /// for [`PATIENCE`] first.
+    pub fn skim_stdout_until(&self, mut done: impl FnMut(&str) -> bool) {
+        let stdout = self.stdout.lock().expect("no reader panicked");
+        let mut read = 0;
+        loop {
+            match stdout.recv_timeout(PATIENCE) {
+                Ok(line) if done(&line) => return,
+                Ok(_) => read += 1,
+                Err(e) => panic!("{e} after {read} lines"),
+            }
+        }
+    }
+
     /// Sends `signal` (`TERM`, `INT`, …): see [`signal`].
     pub fn signal(&self, signal: &str) {
         self::signal(self.pid(), signal);
@@ -256,17 +272,51 @@ pub enum Stdout {
     Unread,
 }
 
+/// A server started by [`start_unread`], killed when dropped, also when a
+/// test fails.
+pub struct Unread(Child);
+
+impl Unread {
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// Waits for the process to exit: its status code and stderr.
+    pub fn wait_for_exit(mut self) -> (Option<i32>, String) {
+        let mut status = None;
+        wait_until(
+            || {
+                status = self.0.try_wait().expect("the child can be waited for");
+                status.is_some()
+            },
+            || "the server did not exit".to_owned(),
+        );
+        let mut stderr = String::new();
+        if let Some(mut pipe) = self.0.stderr.take() {
+            pipe.read_to_string(&mut stderr).expect("stderr is UTF-8");
+        }
+        (status.and_then(|status| status.code()), stderr)
+    }
+}
+
+impl Drop for Unread {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts `program` (the binary, or another build of it) in `profile` with
 /// `vars` on a free port, its stdout `Closed` or `Unread`, and waits until
-/// it accepts connections, since it cannot say where it listens: the child,
-/// its address, and the stdout pipe while it must stay open. A port taken
-/// by another process in between is tried again with another.
+/// it accepts connections, since it cannot say where it listens: the
+/// server, its address, and the stdout pipe while it must stay open. A port
+/// taken by another process in between is tried again with another.
 pub fn start_unread(
     program: &str,
     profile: &str,
     vars: &[(&str, &str)],
     stdout: Stdout,
-) -> (Child, String, Option<std::process::ChildStdout>) {
+) -> (Unread, String, Option<std::process::ChildStdout>) {
     retry_while_port_taken("cannot listen on", || {
         let port = free_port().to_string();
         let mut child = command(program, vars)
@@ -286,7 +336,7 @@ pub fn start_unread(
         };
         let address = format!("127.0.0.1:{port}");
         match wait_for_listener(&mut child, &address) {
-            Ok(()) => Ok((child, address, pipe)),
+            Ok(()) => Ok((Unread(child), address, pipe)),
             Err(status) => {
                 let mut stderr = String::new();
                 if let Some(mut pipe) = child.stderr.take() {
