@@ -1,6 +1,8 @@
 //! The real binary over real sockets: what Rocket's local `Client` cannot
 //! show. Every test starts its own server through [`server::Server`].
 
+#[path = "../shared/accept.rs"]
+mod accept;
 mod bad_input;
 mod browser;
 mod curl;
