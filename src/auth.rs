@@ -24,8 +24,8 @@ impl<'r> FromRequest<'r> for Authenticated {
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Rejection> {
         let first = request.headers().get_one("Authorization");
         let rejection = match first.map_or(Credentials::Missing, Credentials::parse) {
-            Credentials::Bearer(_) | Credentials::Malformed(_) => Rejection::invalid_token(),
-            _ => Rejection::MissingCredentials,
+            Credentials::Bearer(_) | Credentials::Malformed(_) => Rejection::invalid_token().into(),
+            Credentials::Missing | Credentials::OtherScheme => Rejection::missing_credentials(),
         };
         rejection.reject(request)
     }

@@ -51,9 +51,10 @@ pub fn without_rockets_signals() -> [Serialized<serde_json::Value>; 2] {
 }
 
 /// Handles SIGTERM and SIGINT for `rocket`, from now until the process
-/// exits: the first prints one line and begins the drain, a second during
-/// the drain ends it at once, and any later one changes nothing (the
-/// handlers stay installed, so neither signal kills the process).
+/// exits: the first prints one line and begins the drain (with a drain of
+/// 0, it prints the shutdown's line and shuts down at once), a second
+/// during the drain ends it at once, and any later one changes nothing
+/// (the handlers stay installed, so neither signal kills the process).
 ///
 /// Call it inside the runtime, after ignition and before launch.
 pub fn handle_signals(rocket: &Rocket<Ignite>) -> io::Result<()> {
@@ -71,14 +72,20 @@ pub fn handle_signals(rocket: &Rocket<Ignite>) -> io::Result<()> {
     tokio::spawn(async move {
         let first = signals.next().await;
         drain.draining.store(true, Ordering::Relaxed);
-        let seconds = drain.period.as_secs();
-        logger::print_line(&format!(
-            "{first}: draining for {seconds} s, /readyz answers 503; \
-             a second SIGTERM or SIGINT ends the drain"
-        ));
-        let ended_by = tokio::select! {
-            () = tokio::time::sleep(drain.period) => "drain over".to_owned(),
-            second = signals.next() => format!("{second}: drain ended"),
+        let ended_by = if drain.period.is_zero() {
+            // No drain to announce (behind open-source nginx, which never
+            // reads /readyz): straight to the graceful shutdown, one line.
+            first.to_owned()
+        } else {
+            let seconds = drain.period.as_secs();
+            logger::print_line(&format!(
+                "{first}: draining for {seconds} s, /readyz answers 503; \
+                 a second SIGTERM or SIGINT ends the drain"
+            ));
+            tokio::select! {
+                () = tokio::time::sleep(drain.period) => "drain over".to_owned(),
+                second = signals.next() => format!("{second}: drain ended"),
+            }
         };
         logger::print_line(&format!(
             "{ended_by}: shutting down, requests in flight have {grace} s of grace and {mercy} s of mercy"

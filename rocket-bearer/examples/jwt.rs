@@ -1,200 +1,92 @@
-//! An API that accepts real tokens: HS256 JSON Web Tokens (RFC 7519, RFC 7518
-//! §3.2) verified with `jsonwebtoken`, and every refusal answered by
-//! `rocket_bearer` as RFC 6750 §3.1 says.
+//! An API that accepts HS256 JSON Web Tokens signed with a shared secret,
+//! verified by the library's verifier (the `verify` feature), every refusal
+//! answered as RFC 6750 §3.1 says.
 //!
 //! ```sh
-//! JWT_SECRET=change-me cargo run -p rocket-bearer --example jwt
+//! JWT_SECRET=0123456789abcdef0123456789abcdef cargo run -p rocket-bearer --features verify --example jwt
 //! ```
 //!
 //! It serves on `ROCKET_PORT` (default 8000). `GET /me` takes any valid token
 //! and answers `{"sub":"<sub>"}`; `GET /admin` does the same for a token whose
 //! `scope` includes `admin`, and answers the others 403 `insufficient_scope`.
-//! A token's claims are `sub`, `exp` (required, no leeway) and `scope`, a
-//! space-separated list (RFC 8693 §4.2), absent when the token grants none.
+//! A token's claims are `sub`, `aud` (`jwt-example`), `exp` (required, no
+//! leeway) and
+//! `scope`, a space-separated list (RFC 8693 §4.2). A shared secret suits
+//! tests and small setups; an API behind an authorization server uses the
+//! `resource_server` example's configuration instead.
 
 use std::env;
 use std::fmt::Display;
 use std::process::ExitCode;
 
-use jsonwebtoken::errors::{Error as JwtError, ErrorKind as JwtErrorKind};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use rocket::error::ErrorKind;
 use rocket::figment::Figment;
 use rocket::figment::providers::Env;
-use rocket::http::Status;
-use rocket::request::{FromRequest, Outcome, Request};
 use rocket::serde::json::{Value, json};
 use rocket::tokio::runtime::Builder;
-use rocket::{Build, Config, Ignite, Rocket, Sentinel, State, get, routes};
-use rocket_bearer::{Credentials, Description, Malformed, Realm, Rejection, Scope};
-use serde::Deserialize;
+use rocket::{Build, Config, Rocket, get, routes};
+use rocket_bearer::verify::{AccessToken, RequiredScope, Verifier};
+use rocket_bearer::{Description, Realm, Rejection, Scope};
 
 /// The realm every challenge names (RFC 6750 §3).
 const REALM: Realm = Realm::from_static("jwt example");
 
-/// The scope `GET /admin` needs.
-const ADMIN: Scope = Scope::from_static("admin");
+/// This API's identifier, which its tokens carry in `aud` (RFC 8707).
+const AUDIENCE: &str = "jwt-example";
 
-// The `error_description` of each refusal (RFC 6750 §3), checked against its
-// character rule when this compiles.
-const REPEATED: Description =
-    Description::from_static("send one Authorization header, not several");
-const NO_TOKEN: Description = Description::from_static("no token after Bearer");
-const NOT_B64TOKEN: Description =
-    Description::from_static("the token is not a b64token of RFC 6750 section 2.1");
-const EXPIRED: Description = Description::from_static("the token has expired");
-const FORGED: Description = Description::from_static("the token's signature does not match");
-const NOT_HS256: Description = Description::from_static("the token is not signed with HS256");
-const UNDECODABLE: Description =
-    Description::from_static("the token cannot be decoded as a JWT with sub and exp");
+const NO_SUB: Description = Description::from_static("the token has no sub claim");
 
-/// A request with a valid token: add this parameter to a handler to require
-/// one. Its fields are the token's claims.
-#[derive(Debug, Deserialize)]
-struct User {
-    /// Whom the token is about (RFC 7519 §4.1.2).
-    sub: String,
-    /// What the token grants, space-separated (RFC 8693 §4.2).
-    scope: Option<String>,
+/// The scope `GET /admin` needs, in its signature.
+struct Admin;
+
+impl RequiredScope for Admin {
+    const SCOPE: Option<Scope> = Some(Scope::from_static("admin"));
 }
 
-impl User {
-    /// Whether the token grants `scope`: a whole scope token, so `admin` is
-    /// not granted by `administrator`.
-    fn has_scope(&self, scope: &Scope) -> bool {
-        let granted = self.scope.as_deref().unwrap_or_default();
-        granted.split(' ').any(|token| token == scope.as_str())
+/// `{"sub":"<sub>"}`, or `invalid_token` for a token about no one.
+fn subject<S: RequiredScope>(token: &AccessToken<S>) -> Result<Value, Rejection> {
+    match &token.claims().sub {
+        Some(sub) => Ok(json!({ "sub": sub })),
+        None => Err(Rejection::invalid_token().with_description(NO_SUB).into()),
     }
-}
-
-/// Why [`User`] refuses a request.
-#[derive(Debug)]
-enum Refusal {
-    /// No `Authorization`, or a scheme other than Bearer.
-    NoCredentials,
-    /// An `Authorization` that breaks RFC 6750 §2.1.
-    Malformed(Malformed),
-    /// `exp` is past (RFC 7519 §4.1.4).
-    Expired,
-    /// The signature is not made with the secret (RFC 7515 §5.2).
-    Forged,
-    /// Signed with an algorithm other than HS256.
-    NotHs256,
-    /// Not a JWT, or one without `sub` or `exp`.
-    Undecodable,
-}
-
-impl Refusal {
-    /// The RFC 6750 §3.1 answer to each reason.
-    fn rejection(&self) -> Rejection {
-        match self {
-            Refusal::NoCredentials => Rejection::MissingCredentials,
-            Refusal::Malformed(Malformed::Repeated) => {
-                Rejection::invalid_request().with_description(REPEATED)
-            }
-            Refusal::Malformed(Malformed::NoToken) => {
-                Rejection::invalid_request().with_description(NO_TOKEN)
-            }
-            Refusal::Malformed(Malformed::NotB64Token) => {
-                Rejection::invalid_request().with_description(NOT_B64TOKEN)
-            }
-            // `Malformed` is non-exhaustive: a new kind is still a bad request.
-            Refusal::Malformed(_) => Rejection::invalid_request(),
-            Refusal::Expired => Rejection::invalid_token().with_description(EXPIRED),
-            Refusal::Forged => Rejection::invalid_token().with_description(FORGED),
-            Refusal::NotHs256 => Rejection::invalid_token().with_description(NOT_HS256),
-            Refusal::Undecodable => Rejection::invalid_token().with_description(UNDECODABLE),
-        }
-    }
-}
-
-impl From<JwtError> for Refusal {
-    fn from(error: JwtError) -> Refusal {
-        match error.kind() {
-            JwtErrorKind::ExpiredSignature => Refusal::Expired,
-            JwtErrorKind::InvalidSignature => Refusal::Forged,
-            JwtErrorKind::InvalidAlgorithm => Refusal::NotHs256,
-            _ => Refusal::Undecodable,
-        }
-    }
-}
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for User {
-    type Error = Refusal;
-
-    async fn from_request(request: &'r Request<'_>) -> Outcome<User, Refusal> {
-        // Never taken: `User`'s Sentinel stops the launch without the key.
-        let Some(key) = request.rocket().state::<DecodingKey>() else {
-            return Outcome::Forward(Status::InternalServerError);
-        };
-        let verified = match Credentials::read(request) {
-            Credentials::Bearer(token) => verify(token.as_str(), key),
-            Credentials::Malformed(malformed) => Err(Refusal::Malformed(malformed)),
-            // Missing, or another scheme: no Bearer credentials at all.
-            _ => Err(Refusal::NoCredentials),
-        };
-        match verified {
-            Ok(user) => Outcome::Success(user),
-            Err(refusal) => {
-                // Rocket drops the guard's error; the library's catcher for
-                // the status answers with the reason recorded here.
-                let rejection = refusal.rejection();
-                rejection.record(request);
-                Outcome::Error((rejection.status(), refusal))
-            }
-        }
-    }
-}
-
-/// A route that takes a `User` stops the launch, with an error naming what is
-/// missing, when the library's catchers or the key are not there.
-impl Sentinel for User {
-    fn abort(rocket: &Rocket<Ignite>) -> bool {
-        rocket_bearer::catchers_missing(rocket) || <&State<DecodingKey>>::abort(rocket)
-    }
-}
-
-/// HS256 only, `exp` required (`Validation::new` requires it) and checked
-/// without leeway (RFC 7519 §4.1.4).
-fn verify(token: &str, key: &DecodingKey) -> Result<User, Refusal> {
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.leeway = 0;
-    let verified = jsonwebtoken::decode::<User>(token, key, &validation)?;
-    Ok(verified.claims)
 }
 
 /// Whom the token is about.
 #[get("/me")]
-fn me(user: User) -> Value {
-    json!({ "sub": user.sub })
+fn me(token: AccessToken) -> Result<Value, Rejection> {
+    subject(&token)
 }
 
 /// The same, for a token with the `admin` scope; any other valid token gets
 /// 403 `insufficient_scope` naming the scope (RFC 6750 §3.1).
 #[get("/admin")]
-fn admin(user: User) -> Result<Value, Rejection> {
-    if !user.has_scope(&ADMIN) {
-        return Err(Rejection::insufficient_scope(ADMIN));
-    }
-    Ok(json!({ "sub": user.sub }))
+fn admin(token: AccessToken<Admin>) -> Result<Value, Rejection> {
+    subject(&token)
 }
 
 /// The whole app, for `main` and the tests alike.
-fn rocket(secret: &[u8]) -> Rocket<Build> {
+fn rocket(secret: &str) -> Rocket<Build> {
     // Rocket's defaults and `ROCKET_*`, without `Rocket.toml`: Rocket looks
     // for it in parent folders too, and would find the service's.
-    let figment = Figment::from(Config::default()).merge(Env::prefixed("ROCKET_").global());
+    let figment = Figment::from(Config::default())
+        .merge(Env::prefixed("ROCKET_").global())
+        .merge(("bearer_hmac_secret", secret))
+        .merge(("bearer_audience", AUDIENCE))
+        // Tokens signed with a shared secret are plain JWTs, not at+jwt.
+        .merge(("bearer_accept_plain_jwt", true))
+        // This example's issuer and API share one clock: no leeway.
+        .merge(("bearer_leeway", 0));
     rocket::custom(figment)
-        .manage(DecodingKey::from_secret(secret))
+        .attach(Verifier::fairing())
         .manage(REALM)
         .mount("/", routes![me, admin])
         .register("/", rocket_bearer::catchers())
 }
 
 fn main() -> ExitCode {
-    let Some(secret) = env::var_os("JWT_SECRET").filter(|secret| !secret.is_empty()) else {
-        return fail("set JWT_SECRET to the HS256 secret the tokens are signed with");
+    let Ok(secret) = env::var("JWT_SECRET") else {
+        return fail(
+            "set JWT_SECRET to the HS256 secret the tokens are signed with (32 bytes or more)",
+        );
     };
     // Not `rocket::execute`, which reads `Rocket.toml` to size its runtime.
     // Rocket warns about a runtime whose threads are not named like its own.
@@ -206,13 +98,10 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => return fail(format_args!("cannot start the async runtime: {error}")),
     };
-    match runtime.block_on(rocket(secret.as_encoded_bytes()).launch()) {
+    match runtime.block_on(rocket(&secret).launch()) {
         Ok(_) => ExitCode::SUCCESS,
-        Err(error) => match error.kind() {
-            // Rocket's own message is only "failed to extract configuration".
-            ErrorKind::Config(error) => fail(error),
-            _ => fail(error),
-        },
+        // The verifier has logged the line that names the bad key.
+        Err(error) => fail(error),
     }
 }
 
@@ -229,7 +118,7 @@ mod tests {
     use std::thread;
     use std::time::Duration;
 
-    use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, get_current_timestamp};
+    use jsonwebtoken::{Algorithm, EncodingKey, get_current_timestamp};
     use rocket::error::ErrorKind;
     use rocket::fairing::AdHoc;
     use rocket::http::Header;
@@ -240,7 +129,7 @@ mod tests {
 
     use super::{admin, me, rocket};
 
-    const SECRET: &str = "the tests' secret";
+    const SECRET: &str = "the tests' secret, 32 bytes or more";
     /// The bound of every wait on the server over a socket.
     const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -256,12 +145,17 @@ mod tests {
     const NOT_B64: &str = "abc,def";
 
     const NO_ERROR: &str = r#"Bearer realm="jwt example""#;
+    const ADMIN_NEEDED: &str = r#"Bearer realm="jwt example", scope="admin""#;
     const NOT_ADMIN: &str =
         r#"Bearer realm="jwt example", error="insufficient_scope", scope="admin""#;
     const EXPIRED: &str = r#"Bearer realm="jwt example", error="invalid_token", error_description="the token has expired""#;
     const FORGED: &str = r#"Bearer realm="jwt example", error="invalid_token", error_description="the token's signature does not match""#;
     const NOT_HS256: &str = r#"Bearer realm="jwt example", error="invalid_token", error_description="the token is not signed with HS256""#;
-    const UNDECODABLE: &str = r#"Bearer realm="jwt example", error="invalid_token", error_description="the token cannot be decoded as a JWT with sub and exp""#;
+    const UNDECODABLE: &str = r#"Bearer realm="jwt example", error="invalid_token", error_description="the token cannot be decoded as a JWT""#;
+    const NOT_YET: &str = r#"Bearer realm="jwt example", error="invalid_token", error_description="the token is not valid yet (nbf)""#;
+    const NO_EXP: &str = r#"Bearer realm="jwt example", error="invalid_token", error_description="the token has no exp claim""#;
+    const NO_SUB: &str = r#"Bearer realm="jwt example", error="invalid_token", error_description="the token has no sub claim""#;
+    const ELSEWHERE: &str = r#"Bearer realm="jwt example", error="invalid_token", error_description="the token is not meant for this resource (aud)""#;
     const REPEATED: &str = r#"Bearer realm="jwt example", error="invalid_request", error_description="send one Authorization header, not several""#;
     const NO_TOKEN: &str = r#"Bearer realm="jwt example", error="invalid_request", error_description="no token after Bearer""#;
     const NOT_B64TOKEN: &str = r#"Bearer realm="jwt example", error="invalid_request", error_description="the token is not a b64token of RFC 6750 section 2.1""#;
@@ -304,7 +198,7 @@ mod tests {
     /// `claims` signed as an issuer would, with `algorithm` and `secret`.
     fn signed(algorithm: Algorithm, secret: &str, claims: Value) -> String {
         let header = jsonwebtoken::Header::new(algorithm);
-        let key = EncodingKey::from_secret(secret.as_bytes());
+        let key = EncodingKey::from_secret(secret.as_bytes()).expect("an HMAC key");
         jsonwebtoken::encode(&header, &claims, &key).expect("the test signs its token")
     }
 
@@ -318,28 +212,30 @@ mod tests {
 
     /// Alice's token, without a scope.
     fn alice() -> String {
-        token(json!({ "sub": "alice", "exp": in_ten_minutes() }))
+        token(json!({ "sub": "alice", "aud": "jwt-example", "exp": in_ten_minutes() }))
     }
 
     /// Alice's token, with the admin scope among others.
     fn alice_admin() -> String {
-        token(json!({ "sub": "alice", "exp": in_ten_minutes(), "scope": "read admin" }))
+        token(
+            json!({ "sub": "alice", "aud": "jwt-example", "exp": in_ten_minutes(), "scope": "read admin" }),
+        )
     }
 
     /// Alice's token, expired a second ago: no leeway takes it.
     fn expired() -> String {
-        token(json!({ "sub": "alice", "exp": get_current_timestamp() - 1 }))
+        token(json!({ "sub": "alice", "aud": "jwt-example", "exp": get_current_timestamp() - 1 }))
     }
 
     /// Alice's token, signed with another secret.
     fn forged() -> String {
-        let claims = json!({ "sub": "alice", "exp": in_ten_minutes() });
+        let claims = json!({ "sub": "alice", "aud": "jwt-example", "exp": in_ten_minutes() });
         signed(Algorithm::HS256, "another secret", claims)
     }
 
     /// Alice's token, signed with HS384 and the right secret.
     fn hs384() -> String {
-        let claims = json!({ "sub": "alice", "exp": in_ten_minutes() });
+        let claims = json!({ "sub": "alice", "aud": "jwt-example", "exp": in_ten_minutes() });
         signed(Algorithm::HS384, SECRET, claims)
     }
 
@@ -350,7 +246,7 @@ mod tests {
     /// `GET path` with these `Authorization` values, through Rocket's local
     /// client.
     fn get(path: &str, authorization: &[String]) -> Answer {
-        let client = Client::untracked(rocket(SECRET.as_bytes())).expect("the example ignites");
+        let client = Client::untracked(rocket(SECRET)).expect("the example ignites");
         let mut request = client.get(path);
         for value in authorization {
             request.add_header(Header::new("Authorization", value.clone()));
@@ -379,8 +275,9 @@ mod tests {
     #[test]
     fn a_token_without_the_admin_scope_is_insufficient_scope_on_admin() {
         let scope = "read administrator";
-        let administrator =
-            token(json!({ "sub": "alice", "exp": in_ten_minutes(), "scope": scope }));
+        let administrator = token(
+            json!({ "sub": "alice", "aud": "jwt-example", "exp": in_ten_minutes(), "scope": scope }),
+        );
         for scoped in [alice(), administrator] {
             assert_eq!(get("/admin", &[bearer(&scoped)]), refused(403, NOT_ADMIN));
         }
@@ -388,9 +285,9 @@ mod tests {
 
     #[test]
     fn a_request_without_authorization_is_challenged_without_an_error_code() {
-        for path in ["/me", "/admin"] {
-            assert_eq!(get(path, &[]), refused(401, NO_ERROR));
-        }
+        assert_eq!(get("/me", &[]), refused(401, NO_ERROR));
+        // The route's required scope, named so that a client asks for it.
+        assert_eq!(get("/admin", &[]), refused(401, ADMIN_NEEDED));
     }
 
     #[test]
@@ -414,12 +311,24 @@ mod tests {
     }
 
     #[test]
-    fn an_undecodable_token_is_invalid_token_with_a_description() {
-        let no_exp = token(json!({ "sub": "alice" }));
-        let no_sub = token(json!({ "exp": in_ten_minutes() }));
-        for undecodable in [NOT_A_JWT.into(), no_exp, no_sub] {
-            let answer = get("/me", &[bearer(&undecodable)]);
-            assert_eq!(answer, refused(401, UNDECODABLE), "{undecodable}");
+    fn each_failed_check_is_invalid_token_with_a_description_naming_it() {
+        let no_exp = token(json!({ "sub": "alice", "aud": "jwt-example" }));
+        let no_sub = token(json!({ "aud": "jwt-example", "exp": in_ten_minutes() }));
+        let elsewhere =
+            token(json!({ "sub": "alice", "aud": "another-api", "exp": in_ten_minutes() }));
+        let not_yet = token(
+            json!({ "sub": "alice", "aud": "jwt-example", "exp": in_ten_minutes(), "nbf": in_ten_minutes() - 60 }),
+        );
+        let cases = [
+            (NOT_A_JWT.to_owned(), UNDECODABLE),
+            (not_yet, NOT_YET),
+            (no_exp, NO_EXP),
+            (no_sub, NO_SUB),
+            (elsewhere, ELSEWHERE),
+        ];
+        for (refused_token, challenge) in cases {
+            let answer = get("/me", &[bearer(&refused_token)]);
+            assert_eq!(answer, refused(401, challenge), "{refused_token}");
         }
     }
 
@@ -441,8 +350,8 @@ mod tests {
 
     #[test]
     fn the_example_refuses_to_launch_without_the_library_catchers() {
-        let rocket = rocket::build()
-            .manage(DecodingKey::from_secret(SECRET.as_bytes()))
+        let rocket = rocket::custom(rocket(SECRET).figment().clone())
+            .attach(rocket_bearer::verify::Verifier::fairing())
             .mount("/", routes![me, admin]);
         let Err(error) = Client::untracked(rocket) else {
             panic!("the rocket ignited without the catchers");
@@ -451,14 +360,20 @@ mod tests {
             panic!("ignition failed for another reason: {error}");
         };
         let aborted: Vec<&str> = sentries.iter().map(|sentry| sentry.type_name).collect();
-        // One for each route that takes a `User`.
-        assert_eq!(aborted, ["jwt::User", "jwt::User"]);
+        // One for each route's guard.
+        assert_eq!(
+            aborted,
+            [
+                "rocket_bearer::verify::AccessToken",
+                "rocket_bearer::verify::AccessToken<jwt::Admin>"
+            ]
+        );
     }
 
     /// The example's rocket, launched in this process on an ephemeral
     /// loopback port: the port, the handle that stops it, and word of its end.
     fn serve() -> (u16, Shutdown, mpsc::Receiver<Result<(), String>>) {
-        let rocket = rocket(SECRET.as_bytes());
+        let rocket = rocket(SECRET);
         let figment = rocket
             .figment()
             .clone()
@@ -546,7 +461,7 @@ mod tests {
             ("/admin", vec![as_admin], alice_answer()),
             ("/admin", vec![as_alice.clone()], refused(403, NOT_ADMIN)),
             ("/me", vec![], refused(401, NO_ERROR)),
-            ("/admin", vec![], refused(401, NO_ERROR)),
+            ("/admin", vec![], refused(401, ADMIN_NEEDED)),
             ("/me", vec![BASIC.into()], refused(401, NO_ERROR)),
             ("/me", vec![bearer(&expired())], refused(401, EXPIRED)),
             ("/me", vec![bearer(&forged())], refused(401, FORGED)),

@@ -11,7 +11,7 @@ use std::fmt;
 use rocket::http::Header;
 use serde::Deserialize;
 
-use crate::rejection::{Details, Rejection};
+use crate::rejection::Rejection;
 
 /// The character rule of one parameter (RFC 6750 §3, RFC 9110 §5.6.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,16 +54,33 @@ impl Rule {
         true
     }
 
-    fn explain(self) -> &'static str {
+    const fn explain(self) -> &'static str {
         match self {
-            Rule::Text => "non-empty visible ASCII and spaces, without '\"' or '\\'",
-            Rule::NoSpaces => "non-empty visible ASCII without spaces, '\"' or '\\'",
-            Rule::Tokens => {
-                "tokens of visible ASCII without '\"' or '\\', separated by single spaces"
-            }
+            Rule::Text => text_rule!(),
+            Rule::NoSpaces => no_spaces_rule!(),
+            Rule::Tokens => tokens_rule!(),
         }
     }
 }
+
+// The rules' wording, as literals, so that `from_static`'s compile-time
+// message can `concat!` them: one text for both messages.
+macro_rules! text_rule {
+    () => {
+        "non-empty visible ASCII and spaces, without '\"' or '\\'"
+    };
+}
+macro_rules! no_spaces_rule {
+    () => {
+        "non-empty visible ASCII without spaces, '\"' or '\\'"
+    };
+}
+macro_rules! tokens_rule {
+    () => {
+        "tokens of visible ASCII without '\"' or '\\', separated by single spaces"
+    };
+}
+use {no_spaces_rule, text_rule, tokens_rule};
 
 /// A value refused by the rule of its parameter. It displays as one line that
 /// names the parameter, the value and the rule:
@@ -105,7 +122,7 @@ impl std::error::Error for InvalidParameter {}
 /// One parameter value type: checked by `new` at run time, or by
 /// `from_static` at compile time when used in a `const`.
 macro_rules! parameter {
-    ($(#[$doc:meta])* $name:ident, $parameter:literal, $rule:expr, $example:literal) => {
+    ($(#[$doc:meta])* $name:ident, $parameter:literal, $rule:expr, $wording:ident, $example:literal) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
         #[serde(try_from = "String")]
@@ -146,7 +163,7 @@ macro_rules! parameter {
             /// ```
             pub const fn from_static(text: &'static str) -> $name {
                 if !$rule.allows(text) {
-                    panic!(concat!("a ", $parameter, " outside the rule of RFC 6750 §3"));
+                    panic!(concat!($parameter, " must be ", $wording!(), " (RFC 6750 §3)"));
                 }
                 $name(Cow::Borrowed(text))
             }
@@ -194,6 +211,7 @@ parameter!(
     Realm,
     "realm",
     Rule::Text,
+    text_rule,
     "my api"
 );
 
@@ -207,29 +225,33 @@ parameter!(
     ///
     /// const ADMIN: Scope = Scope::from_static("admin");
     /// let rejection = Rejection::insufficient_scope(ADMIN);
+    /// assert!(Scope::new("read write").is_ok());
     /// assert!(Scope::new("read  write").is_err()); // one space between tokens
     /// ```
     Scope,
     "scope",
     Rule::Tokens,
+    tokens_rule,
     "admin read"
 );
 
 parameter!(
     /// Text for the developer reading the challenge (`error_description`,
-    /// RFC 6750 §3): visible ASCII and spaces, without `"` or `\`. Problem
-    /// details carry it as `detail`.
+    /// RFC 6750 §3): non-empty, visible ASCII and spaces, without `"` or
+    /// `\`. Problem details carry it as `detail`.
     ///
     /// ```
     /// use rocket_bearer::{Description, Rejection};
     ///
     /// const EXPIRED: Description = Description::from_static("the token has expired");
-    /// let rejection = Rejection::invalid_token().with_description(EXPIRED);
+    /// let rejection = Rejection::from(Rejection::invalid_token().with_description(EXPIRED));
     /// assert_eq!(rejection.description(), Some(&EXPIRED));
+    /// assert!(Description::new("").is_err());
     /// ```
     Description,
     "error_description",
     Rule::Text,
+    text_rule,
     "the token has expired"
 );
 
@@ -247,35 +269,34 @@ parameter!(
     ErrorUri,
     "error_uri",
     Rule::NoSpaces,
+    no_spaces_rule,
     "https://example.com/errors/expired"
 );
 
 /// A `WWW-Authenticate` field value for the Bearer scheme: one space after
 /// the scheme, parameters separated by commas (RFC 9110 §11.3), in the order
-/// realm, error, error_description, error_uri, scope.
+/// realm, error, error_description, error_uri, scope, resource_metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Challenge(String);
 
 impl Challenge {
-    pub(crate) fn new(realm: Option<&Realm>, rejection: &Rejection) -> Challenge {
-        let (error, details, scope) = match rejection {
-            Rejection::MissingCredentials => (None, None, None),
-            Rejection::InvalidRequest(details) => (Some("invalid_request"), Some(details), None),
-            Rejection::InvalidToken(details) => (Some("invalid_token"), Some(details), None),
-            Rejection::InsufficientScope(scope, details) => {
-                (Some("insufficient_scope"), Some(details), Some(scope))
-            }
-        };
-        let (description, uri) = match details {
-            Some(Details { description, uri }) => (description.as_ref(), uri.as_ref()),
-            None => (None, None),
-        };
+    /// The challenge for `rejection`, naming `realm` and the URL of the
+    /// resource's metadata (RFC 9728 §5.1) when the rocket has them.
+    pub(crate) fn new(
+        realm: Option<&Realm>,
+        resource_metadata: Option<&str>,
+        rejection: &Rejection,
+    ) -> Challenge {
         let parameters = [
             ("realm", realm.map(Realm::as_str)),
-            ("error", error),
-            ("error_description", description.map(Description::as_str)),
-            ("error_uri", uri.map(ErrorUri::as_str)),
-            ("scope", scope.map(Scope::as_str)),
+            ("error", rejection.error_code()),
+            (
+                "error_description",
+                rejection.description().map(Description::as_str),
+            ),
+            ("error_uri", rejection.uri().map(ErrorUri::as_str)),
+            ("scope", rejection.scope().map(Scope::as_str)),
+            ("resource_metadata", resource_metadata),
         ];
         let mut value = String::with_capacity(64);
         value.push_str("Bearer");
@@ -329,29 +350,39 @@ mod tests {
     #[test]
     fn a_challenge_lists_its_parameters_in_order_separated_by_commas() {
         let realm = Realm::from_static("api");
+        let metadata = "https://api.example/.well-known/oauth-protected-resource";
         let full = Rejection::insufficient_scope(Scope::from_static("admin"))
             .with_description(Description::from_static("needs admin"))
             .with_uri(ErrorUri::from_static("https://e.example/scope"));
         let cases = [
             (
                 Some(&realm),
-                Rejection::MissingCredentials,
+                None,
+                Rejection::missing_credentials(),
                 r#"Bearer realm="api""#,
             ),
-            (None, Rejection::MissingCredentials, "Bearer"),
+            (None, None, Rejection::missing_credentials(), "Bearer"),
             (
                 None,
-                Rejection::invalid_token(),
+                Some(metadata),
+                Rejection::missing_credentials(),
+                r#"Bearer resource_metadata="https://api.example/.well-known/oauth-protected-resource""#,
+            ),
+            (
+                None,
+                None,
+                Rejection::invalid_token().into(),
                 r#"Bearer error="invalid_token""#,
             ),
             (
                 Some(&realm),
-                full,
-                r#"Bearer realm="api", error="insufficient_scope", error_description="needs admin", error_uri="https://e.example/scope", scope="admin""#,
+                Some(metadata),
+                full.into(),
+                r#"Bearer realm="api", error="insufficient_scope", error_description="needs admin", error_uri="https://e.example/scope", scope="admin", resource_metadata="https://api.example/.well-known/oauth-protected-resource""#,
             ),
         ];
-        for (realm, rejection, expected) in cases {
-            assert_eq!(Challenge::new(realm, &rejection).0, expected);
+        for (realm, metadata, rejection, expected) in cases {
+            assert_eq!(Challenge::new(realm, metadata, &rejection).0, expected);
         }
     }
 }

@@ -8,10 +8,13 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
 
 use crate::catchers::catchers_missing;
+use crate::challenge::Description;
+use crate::rejection::{BearerError, Rejection};
 
 /// What a request's `Authorization` header holds, read for the Bearer
 /// scheme. Reading never fails: a malformed header is an answer of its own,
-/// and your guard decides what it means (usually `invalid_request`, 400).
+/// and your guard decides what it means. Most guards want
+/// [`Credentials::require`], which gives the token or the reason to refuse.
 ///
 /// As a request guard it always succeeds. Name it in a route, and the rocket
 /// refuses to launch without the library's catchers (see [`catchers`]); a
@@ -25,19 +28,24 @@ use crate::catchers::catchers_missing;
 /// #[get("/me")]
 /// fn me(credentials: Credentials<'_>) -> Result<&'static str, Rejection> {
 ///     match credentials {
+///         // Real tokens are verified (the `verify` feature), never compared.
 ///         Credentials::Bearer(token) if token.as_str() == "let-me-in" => Ok("you"),
-///         Credentials::Bearer(_) => Err(Rejection::invalid_token()),
-///         Credentials::Malformed(_) => Err(Rejection::invalid_request()),
-///         _ => Err(Rejection::MissingCredentials),
+///         Credentials::Bearer(_) => Err(Rejection::invalid_token().into()),
+///         Credentials::Malformed(malformed) => Err(malformed.rejection().into()),
+///         Credentials::Missing | Credentials::OtherScheme => {
+///             Err(Rejection::missing_credentials())
+///         }
 ///     }
 /// }
 /// ```
 ///
-/// Its `Debug` never prints the token.
+/// The enum is exhaustive on purpose: a refusal is a security decision, and
+/// a new kind of credentials in a later version must fail to compile in your
+/// `match` rather than fall into a catch-all arm. Its `Debug` never prints
+/// the token.
 ///
 /// [`catchers`]: crate::catchers
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Credentials<'r> {
     /// No `Authorization` header, or an empty one.
     Missing,
@@ -53,27 +61,20 @@ pub enum Credentials<'r> {
     Malformed(Malformed),
 }
 
-/// How an `Authorization` header breaks RFC 6750 §2.1. Most APIs answer
-/// every kind with `invalid_request` (400); the kind can pick the
-/// description.
+/// How an `Authorization` header breaks RFC 6750 §2.1. Each kind is an
+/// `invalid_request` (400) whose description says how:
+/// [`rejection`](Malformed::rejection).
 ///
 /// ```
-/// use rocket_bearer::{Credentials, Description, Malformed, Rejection};
-///
-/// fn refuse(malformed: Malformed) -> Rejection {
-///     let description = match malformed {
-///         Malformed::Repeated => "send one Authorization header",
-///         Malformed::NoToken => "no token after Bearer",
-///         _ => "the token is not a b64token",
-///     };
-///     Rejection::invalid_request().with_description(Description::from_static(description))
-/// }
+/// use rocket_bearer::{Credentials, Malformed, Rejection};
 ///
 /// let Credentials::Malformed(malformed) = Credentials::parse("Bearer") else { unreachable!() };
-/// assert_eq!(refuse(malformed).error_code(), Some("invalid_request"));
+/// assert_eq!(malformed, Malformed::NoToken);
+/// let rejection = Rejection::from(malformed.rejection());
+/// assert_eq!(rejection.error_code(), Some("invalid_request"));
+/// assert_eq!(rejection.description().unwrap().as_str(), "no token after Bearer");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Malformed {
     /// More than one `Authorization` header: which one counts is
     /// ambiguous, so none does.
@@ -83,6 +84,25 @@ pub enum Malformed {
     /// What follows `Bearer` is not a b64token: a character outside
     /// `A-Z a-z 0-9 - . _ ~ + /`, a `=` before the end, or several words.
     NotB64Token,
+}
+
+const REPEATED: Description =
+    Description::from_static("send one Authorization header, not several");
+const NO_TOKEN: Description = Description::from_static("no token after Bearer");
+const NOT_B64TOKEN: Description =
+    Description::from_static("the token is not a b64token of RFC 6750 section 2.1");
+
+impl Malformed {
+    /// The `invalid_request` that answers this kind, with a description
+    /// that says how the header is malformed (never what it holds).
+    pub fn rejection(self) -> BearerError {
+        let description = match self {
+            Malformed::Repeated => REPEATED,
+            Malformed::NoToken => NO_TOKEN,
+            Malformed::NotB64Token => NOT_B64TOKEN,
+        };
+        Rejection::invalid_request().with_description(description)
+    }
 }
 
 /// A Bearer token, as the request sent it. `Debug` shows `Token(..)`: print
@@ -114,6 +134,32 @@ impl fmt::Debug for Token<'_> {
 }
 
 impl<'r> Credentials<'r> {
+    /// The request's Bearer token, or the reason to refuse the request:
+    /// missing credentials (401) for no `Authorization` or another scheme,
+    /// [`Malformed::rejection`] (400) for a malformed one. What a guard
+    /// calls first, before it verifies the token.
+    ///
+    /// ```
+    /// use rocket::http::Header;
+    /// use rocket::local::blocking::Client;
+    /// use rocket_bearer::{Credentials, Rejection};
+    ///
+    /// let client = Client::untracked(rocket::build()).unwrap();
+    /// let request = client.get("/").header(Header::new("Authorization", "Basic YTpi"));
+    /// assert_eq!(Credentials::require(&request).unwrap_err(), Rejection::missing_credentials());
+    /// let request = client.get("/").header(Header::new("Authorization", "Bearer abc"));
+    /// assert_eq!(Credentials::require(&request).unwrap().as_str(), "abc");
+    /// ```
+    pub fn require(request: &'r Request<'_>) -> Result<Token<'r>, Rejection> {
+        match Credentials::read(request) {
+            Credentials::Bearer(token) => Ok(token),
+            Credentials::Malformed(malformed) => Err(malformed.rejection().into()),
+            Credentials::Missing | Credentials::OtherScheme => {
+                Err(Rejection::missing_credentials())
+            }
+        }
+    }
+
     /// Reads the request's `Authorization` headers: none is
     /// [`Missing`](Credentials::Missing), several are
     /// [`Malformed::Repeated`], one is [`parse`](Credentials::parse)d.

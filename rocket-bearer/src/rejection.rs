@@ -8,22 +8,29 @@
 
 use std::sync::Mutex;
 
-use rocket::http::Status;
+use rocket::http::{Header, Status};
 use rocket::request::{Outcome, Request};
 use rocket::response::{self, Responder, Response};
 
 use crate::body::ErrorBody;
 use crate::challenge::{Challenge, Description, ErrorUri, Realm, Scope};
+use crate::metadata::ResourceMetadata;
 
-/// Why a request is refused, as RFC 6750 §3.1 names it: each reason has its
-/// status and its `WWW-Authenticate` challenge.
+/// Why a request is refused: each reason has its status, and its
+/// `WWW-Authenticate` challenge (RFC 6750 §3).
 ///
-/// | reason | status | challenge (realm `api`) |
+/// | made by | status | challenge (realm `api`) |
 /// | --- | --- | --- |
-/// | [`MissingCredentials`](Rejection::MissingCredentials) | 401 | `Bearer realm="api"` |
-/// | [`InvalidRequest`](Rejection::InvalidRequest) | 400 | `Bearer realm="api", error="invalid_request"` |
-/// | [`InvalidToken`](Rejection::InvalidToken) | 401 | `Bearer realm="api", error="invalid_token"` |
-/// | [`InsufficientScope`](Rejection::InsufficientScope) | 403 | `Bearer realm="api", error="insufficient_scope", scope="…"` |
+/// | [`missing_credentials()`](Rejection::missing_credentials) | 401 | `Bearer realm="api"` |
+/// | [`invalid_request()`](Rejection::invalid_request) | 400 | `Bearer realm="api", error="invalid_request"` |
+/// | [`invalid_token()`](Rejection::invalid_token) | 401 | `Bearer realm="api", error="invalid_token"` |
+/// | [`insufficient_scope(scope)`](Rejection::insufficient_scope) | 403 | `Bearer realm="api", error="insufficient_scope", scope="…"` |
+/// | [`unavailable(seconds)`](Rejection::unavailable) | 503 | none; `Retry-After` instead |
+///
+/// The three reasons with an error code are a [`BearerError`] first, which
+/// can take an `error_description` and an `error_uri`; missing credentials
+/// carry no error information (RFC 6750 §3.1), so the type does not offer
+/// it.
 ///
 /// A guard refuses with [`reject`](Rejection::reject); a guard with an error
 /// type of its own calls [`record`](Rejection::record) and returns its own
@@ -36,126 +43,190 @@ use crate::challenge::{Challenge, Description, ErrorUri, Realm, Scope};
 /// use rocket::http::Status;
 ///
 /// const EXPIRED: Description = Description::from_static("the token has expired");
+/// const ADMIN: Scope = Scope::from_static("admin");
 ///
-/// let expired = Rejection::invalid_token().with_description(EXPIRED);
+/// let expired = Rejection::from(Rejection::invalid_token().with_description(EXPIRED));
 /// assert_eq!(expired.status(), Status::Unauthorized);
 /// assert_eq!(expired.error_code(), Some("invalid_token"));
 ///
-/// let not_admin = Rejection::insufficient_scope(Scope::from_static("admin"));
+/// let not_admin = Rejection::from(Rejection::insufficient_scope(ADMIN));
 /// assert_eq!(not_admin.status(), Status::Forbidden);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Rejection {
-    /// No Bearer credentials: no `Authorization`, or another scheme. 401
-    /// with no error code and no other error information (RFC 6750 §3.1).
+pub struct Rejection {
+    reason: Reason,
+    /// The scope the resource requires, named in any challenge.
+    required_scope: Option<Scope>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Reason {
     MissingCredentials,
-    /// A malformed request: a repeated `Authorization`, `Bearer` with no
-    /// token, a token that is not a b64token, a missing parameter. 400,
-    /// `error="invalid_request"`.
-    InvalidRequest(Details),
-    /// A token that is expired, revoked, malformed or forged. 401,
-    /// `error="invalid_token"`.
-    InvalidToken(Details),
-    /// A valid token without the scope the resource needs. 403,
-    /// `error="insufficient_scope"` and `scope="…"`.
-    InsufficientScope(Scope, Details),
+    Error(BearerError),
+    Unavailable { retry_after: u32 },
 }
 
-/// What a reason may add to its error code: `error_description` and
-/// `error_uri` (RFC 6750 §3).
-///
-/// ```
-/// use rocket_bearer::{Description, Details, Rejection};
-///
-/// let details = Details {
-///     description: Some(Description::from_static("no token after Bearer")),
-///     uri: None,
-/// };
-/// assert_eq!(
-///     Rejection::InvalidRequest(details),
-///     Rejection::invalid_request().with_description(Description::from_static("no token after Bearer"))
-/// );
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Details {
-    /// `error_description`, also the `detail` of problem details.
-    pub description: Option<Description>,
-    /// `error_uri`.
-    pub uri: Option<ErrorUri>,
+/// A reason with an RFC 6750 §3.1 error code, made by
+/// [`Rejection::invalid_request`], [`Rejection::invalid_token`] or
+/// [`Rejection::insufficient_scope`]: it can add an `error_description` and
+/// an `error_uri`, then becomes a [`Rejection`] (`.into()`, or
+/// [`reject`](BearerError::reject)). Like a `Rejection`, it is a
+/// [`Responder`] a handler may return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BearerError {
+    code: ErrorCode,
+    description: Option<Description>,
+    uri: Option<ErrorUri>,
 }
 
-impl Rejection {
-    /// `invalid_request` (400) without description or URI.
-    ///
-    /// ```
-    /// # use rocket_bearer::Rejection;
-    /// assert_eq!(Rejection::invalid_request().error_code(), Some("invalid_request"));
-    /// ```
-    pub fn invalid_request() -> Rejection {
-        Rejection::InvalidRequest(Details::default())
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ErrorCode {
+    InvalidRequest,
+    InvalidToken,
+    InsufficientScope(Scope),
+}
+
+impl BearerError {
+    fn new(code: ErrorCode) -> BearerError {
+        BearerError {
+            code,
+            description: None,
+            uri: None,
+        }
     }
 
-    /// `invalid_token` (401) without description or URI.
-    ///
-    /// ```
-    /// # use rocket_bearer::Rejection;
-    /// assert_eq!(Rejection::invalid_token().error_code(), Some("invalid_token"));
-    /// ```
-    pub fn invalid_token() -> Rejection {
-        Rejection::InvalidToken(Details::default())
-    }
-
-    /// `insufficient_scope` (403) for a resource that needs `scope`.
-    ///
-    /// ```
-    /// # use rocket_bearer::{Rejection, Scope};
-    /// let rejection = Rejection::insufficient_scope(Scope::from_static("admin"));
-    /// assert_eq!(rejection.error_code(), Some("insufficient_scope"));
-    /// ```
-    pub fn insufficient_scope(scope: Scope) -> Rejection {
-        Rejection::InsufficientScope(scope, Details::default())
-    }
-
-    /// The same reason with an `error_description`. Missing credentials carry
-    /// no error information (RFC 6750 §3.1), so they stay as they are.
+    /// The same error with an `error_description`, which problem details
+    /// also carry as `detail`.
     ///
     /// ```
     /// # use rocket_bearer::{Description, Rejection};
-    /// let rejection = Rejection::invalid_token()
-    ///     .with_description(Description::from_static("the token has expired"));
-    /// let missing = Rejection::MissingCredentials
-    ///     .with_description(Description::from_static("ignored"));
-    /// assert_eq!(missing, Rejection::MissingCredentials);
+    /// const EXPIRED: Description = Description::from_static("the token has expired");
+    /// let rejection = Rejection::from(Rejection::invalid_token().with_description(EXPIRED));
+    /// assert_eq!(rejection.description(), Some(&EXPIRED));
     /// ```
-    pub fn with_description(mut self, description: Description) -> Rejection {
-        if let Some(details) = self.details_mut() {
-            details.description = Some(description);
-        }
+    pub fn with_description(mut self, description: Description) -> BearerError {
+        self.description = Some(description);
         self
     }
 
-    /// The same reason with an `error_uri`; missing credentials stay as they
-    /// are, as for [`with_description`](Rejection::with_description).
+    /// The same error with an `error_uri`.
     ///
     /// ```
     /// # use rocket_bearer::{ErrorUri, Rejection};
-    /// let rejection = Rejection::invalid_token()
-    ///     .with_uri(ErrorUri::from_static("https://example.com/errors/token"));
+    /// const HELP: ErrorUri = ErrorUri::from_static("https://example.com/errors/token");
+    /// let rejection = Rejection::invalid_token().with_uri(HELP);
     /// ```
-    pub fn with_uri(mut self, uri: ErrorUri) -> Rejection {
-        if let Some(details) = self.details_mut() {
-            details.uri = Some(uri);
-        }
+    pub fn with_uri(mut self, uri: ErrorUri) -> BearerError {
+        self.uri = Some(uri);
         self
     }
 
-    fn details_mut(&mut self) -> Option<&mut Details> {
-        match self {
-            Rejection::MissingCredentials => None,
-            Rejection::InvalidRequest(details)
-            | Rejection::InvalidToken(details)
-            | Rejection::InsufficientScope(_, details) => Some(details),
+    /// Records this error on `request` and returns the outcome that refuses
+    /// it: [`Rejection::reject`].
+    pub fn reject<T>(self, request: &Request<'_>) -> Outcome<T, Rejection> {
+        Rejection::from(self).reject(request)
+    }
+}
+
+impl From<BearerError> for Rejection {
+    fn from(error: BearerError) -> Rejection {
+        Rejection::of(Reason::Error(error))
+    }
+}
+
+impl Rejection {
+    /// No Bearer credentials: no `Authorization`, or another scheme. 401
+    /// with no error code and no other error information (RFC 6750 §3.1).
+    ///
+    /// ```
+    /// # use rocket_bearer::Rejection;
+    /// assert_eq!(Rejection::missing_credentials().error_code(), None);
+    /// ```
+    pub const fn missing_credentials() -> Rejection {
+        Rejection::of(Reason::MissingCredentials)
+    }
+
+    const fn of(reason: Reason) -> Rejection {
+        Rejection {
+            reason,
+            required_scope: None,
+        }
+    }
+
+    /// The same reason, its challenge naming the scope the resource
+    /// requires (`scope`, RFC 6750 §3), so that a client asks for that
+    /// scope and no more: the MCP authorization specification (2025-11-25)
+    /// asks it of a 401. An `insufficient_scope` names its own scope; a 503
+    /// has no challenge.
+    ///
+    /// ```
+    /// # use rocket_bearer::{Rejection, Scope};
+    /// const ADMIN: Scope = Scope::from_static("admin");
+    /// let rejection = Rejection::missing_credentials().with_required_scope(ADMIN);
+    /// assert_eq!(rejection.scope(), Some(&ADMIN));
+    /// assert_eq!(rejection.error_code(), None);
+    /// ```
+    pub fn with_required_scope(mut self, scope: Scope) -> Rejection {
+        self.required_scope = Some(scope);
+        self
+    }
+
+    /// A malformed request: a repeated `Authorization`, `Bearer` with no
+    /// token, a token that is not a b64token, a missing parameter. 400,
+    /// `error="invalid_request"`.
+    ///
+    /// ```
+    /// # use rocket_bearer::Rejection;
+    /// let rejection = Rejection::from(Rejection::invalid_request());
+    /// assert_eq!(rejection.error_code(), Some("invalid_request"));
+    /// ```
+    pub fn invalid_request() -> BearerError {
+        BearerError::new(ErrorCode::InvalidRequest)
+    }
+
+    /// A token that is expired, revoked, malformed or forged. 401,
+    /// `error="invalid_token"`.
+    ///
+    /// ```
+    /// # use rocket_bearer::Rejection;
+    /// let rejection = Rejection::from(Rejection::invalid_token());
+    /// assert_eq!(rejection.error_code(), Some("invalid_token"));
+    /// ```
+    pub fn invalid_token() -> BearerError {
+        BearerError::new(ErrorCode::InvalidToken)
+    }
+
+    /// A valid token without the scope the resource needs. 403,
+    /// `error="insufficient_scope"` and `scope="…"`.
+    ///
+    /// ```
+    /// # use rocket_bearer::{Rejection, Scope};
+    /// const ADMIN: Scope = Scope::from_static("admin");
+    /// let rejection = Rejection::from(Rejection::insufficient_scope(ADMIN));
+    /// assert_eq!(rejection.scope(), Some(&ADMIN));
+    /// ```
+    pub fn insufficient_scope(scope: Scope) -> BearerError {
+        BearerError::new(ErrorCode::InsufficientScope(scope))
+    }
+
+    /// The token cannot be checked now, through no fault of the client: the
+    /// keys that would verify it cannot be had. 503 with `Retry-After:
+    /// <seconds>` (RFC 9110 §10.2.3) and no challenge, since the token may
+    /// well be good.
+    ///
+    /// ```
+    /// # use rocket_bearer::Rejection;
+    /// # use rocket::http::Status;
+    /// assert_eq!(Rejection::unavailable(5).status(), Status::ServiceUnavailable);
+    /// ```
+    pub const fn unavailable(retry_after: u32) -> Rejection {
+        Rejection::of(Reason::Unavailable { retry_after })
+    }
+
+    fn error(&self) -> Option<&BearerError> {
+        match &self.reason {
+            Reason::Error(error) => Some(error),
+            Reason::MissingCredentials | Reason::Unavailable { .. } => None,
         }
     }
 
@@ -163,45 +234,66 @@ impl Rejection {
     ///
     /// ```
     /// # use rocket_bearer::Rejection;
-    /// assert_eq!(Rejection::invalid_token().description(), None);
+    /// assert_eq!(Rejection::missing_credentials().description(), None);
     /// ```
     pub fn description(&self) -> Option<&Description> {
-        match self {
-            Rejection::MissingCredentials => None,
-            Rejection::InvalidRequest(details)
-            | Rejection::InvalidToken(details)
-            | Rejection::InsufficientScope(_, details) => details.description.as_ref(),
+        self.error()?.description.as_ref()
+    }
+
+    /// The `error_uri`, if the reason has one.
+    pub fn uri(&self) -> Option<&ErrorUri> {
+        self.error()?.uri.as_ref()
+    }
+
+    /// The scope the challenge names: the one an `insufficient_scope`
+    /// asks for, or the one [`with_required_scope`](Rejection::with_required_scope) gave.
+    pub fn scope(&self) -> Option<&Scope> {
+        match self.error().map(|error| &error.code) {
+            Some(ErrorCode::InsufficientScope(scope)) => Some(scope),
+            _ => self.required_scope.as_ref(),
         }
     }
 
-    /// The status this reason is answered with: 400, 401 or 403.
+    /// The status this reason is answered with: 400, 401, 403 or 503.
     ///
     /// ```
     /// # use rocket_bearer::Rejection;
     /// # use rocket::http::Status;
-    /// assert_eq!(Rejection::invalid_request().status(), Status::BadRequest);
+    /// assert_eq!(Rejection::from(Rejection::invalid_request()).status(), Status::BadRequest);
     /// ```
     pub fn status(&self) -> Status {
-        match self {
-            Rejection::InvalidRequest(_) => Status::BadRequest,
-            Rejection::MissingCredentials | Rejection::InvalidToken(_) => Status::Unauthorized,
-            Rejection::InsufficientScope(..) => Status::Forbidden,
+        match &self.reason {
+            Reason::MissingCredentials => Status::Unauthorized,
+            Reason::Unavailable { .. } => Status::ServiceUnavailable,
+            Reason::Error(error) => match error.code {
+                ErrorCode::InvalidRequest => Status::BadRequest,
+                ErrorCode::InvalidToken => Status::Unauthorized,
+                ErrorCode::InsufficientScope(_) => Status::Forbidden,
+            },
         }
     }
 
     /// The `error` parameter of the challenge; `None` for missing
-    /// credentials, which have none. Logs and metrics can name reasons by it.
+    /// credentials and for a 503, which have none. Logs and metrics can name
+    /// reasons by it.
     ///
     /// ```
     /// # use rocket_bearer::Rejection;
-    /// assert_eq!(Rejection::MissingCredentials.error_code(), None);
+    /// assert_eq!(Rejection::missing_credentials().error_code(), None);
     /// ```
     pub fn error_code(&self) -> Option<&'static str> {
-        match self {
-            Rejection::MissingCredentials => None,
-            Rejection::InvalidRequest(_) => Some("invalid_request"),
-            Rejection::InvalidToken(_) => Some("invalid_token"),
-            Rejection::InsufficientScope(..) => Some("insufficient_scope"),
+        Some(match self.error()?.code {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::InsufficientScope(_) => "insufficient_scope",
+        })
+    }
+
+    /// The seconds a 503 asks the client to wait before it tries again.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self.reason {
+            Reason::Unavailable { retry_after } => Some(retry_after),
+            Reason::MissingCredentials | Reason::Error(_) => None,
         }
     }
 
@@ -227,7 +319,7 @@ impl Rejection {
     ///     type Error = AdminError;
     ///
     ///     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, AdminError> {
-    ///         let rejection = Rejection::MissingCredentials;
+    ///         let rejection = Rejection::missing_credentials();
     ///         rejection.record(request);
     ///         Outcome::Error((rejection.status(), AdminError::NotSignedIn))
     ///     }
@@ -255,8 +347,8 @@ impl Rejection {
     /// use rocket::request::{FromRequest, Outcome, Request};
     /// use rocket_bearer::{Credentials, Rejection};
     ///
-    /// /// A request with the one token this app knows: add this parameter to
-    /// /// a handler to require it.
+    /// /// A request from the one client this app knows: add this parameter
+    /// /// to a handler to require it.
     /// struct Admin;
     ///
     /// #[rocket::async_trait]
@@ -264,13 +356,14 @@ impl Rejection {
     ///     type Error = Rejection;
     ///
     ///     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Rejection> {
-    ///         match Credentials::read(request) {
-    ///             Credentials::Bearer(token) if token.as_str() == "let-me-in" => {
-    ///                 Outcome::Success(Admin)
-    ///             }
-    ///             Credentials::Bearer(_) => Rejection::invalid_token().reject(request),
-    ///             Credentials::Malformed(_) => Rejection::invalid_request().reject(request),
-    ///             _ => Rejection::MissingCredentials.reject(request),
+    ///         let token = match Credentials::require(request) {
+    ///             Ok(token) => token,
+    ///             Err(rejection) => return rejection.reject(request),
+    ///         };
+    ///         // A real guard verifies the token (see the `verify` feature).
+    ///         match token.as_str() {
+    ///             "let-me-in" => Outcome::Success(Admin),
+    ///             _ => Rejection::invalid_token().reject(request),
     ///         }
     ///     }
     /// }
@@ -290,8 +383,8 @@ impl Rejection {
     /// let client = Client::untracked(rocket::build()).unwrap();
     /// let request = client.get("/");
     /// assert_eq!(Rejection::recorded(&request), None);
-    /// Rejection::invalid_token().record(&request);
-    /// assert_eq!(Rejection::recorded(&request), Some(Rejection::invalid_token()));
+    /// Rejection::missing_credentials().record(&request);
+    /// assert_eq!(Rejection::recorded(&request), Some(Rejection::missing_credentials()));
     /// ```
     pub fn recorded(request: &Request<'_>) -> Option<Rejection> {
         let cell = request.local_cache(Record::default);
@@ -327,22 +420,31 @@ impl Rejection {
     pub fn caught(status: Status, request: &Request<'_>) -> Option<Rejection> {
         match Rejection::recorded(request) {
             Some(rejection) if rejection.status() == status => Some(rejection),
-            _ if status == Status::Unauthorized => Some(Rejection::MissingCredentials),
+            _ if status == Status::Unauthorized => Some(Rejection::missing_credentials()),
             _ => None,
         }
     }
 
-    /// The response: this reason's status, its challenge for the realm the
-    /// rocket manages (none if it manages no [`Realm`]), and the negotiated
-    /// JSON body.
+    /// The response: this reason's status, its challenge for the realm and
+    /// the resource metadata the rocket manages (RFC 9728 §5.1), or
+    /// `Retry-After` for a 503, and the negotiated JSON body.
     pub(crate) fn render(&self, request: &Request<'_>) -> response::Result<'static> {
-        let realm = request.rocket().state::<Realm>();
         let status = self.status();
         let body = ErrorBody::new(status, self.description(), request).respond_to(request)?;
-        Response::build_from(body)
-            .status(status)
-            .header(Challenge::new(realm, self))
-            .ok()
+        let mut response = Response::build_from(body);
+        response.status(status);
+        match self.retry_after() {
+            Some(seconds) => response.header(Header::new("Retry-After", seconds.to_string())),
+            None => {
+                let rocket = request.rocket();
+                let realm = rocket.state::<Realm>();
+                let metadata = rocket
+                    .state::<ResourceMetadata>()
+                    .map(ResourceMetadata::url);
+                response.header(Challenge::new(realm, metadata, self))
+            }
+        };
+        response.ok()
     }
 }
 
@@ -354,9 +456,11 @@ impl Rejection {
 /// use rocket::get;
 /// use rocket_bearer::{Rejection, Scope};
 ///
+/// const REPORTS: Scope = Scope::from_static("reports");
+///
 /// #[get("/reports")]
 /// fn reports() -> Result<&'static str, Rejection> {
-///     Err(Rejection::insufficient_scope(Scope::from_static("reports")))
+///     Err(Rejection::insufficient_scope(REPORTS).into())
 /// }
 /// ```
 impl<'r> Responder<'r, 'static> for Rejection {
@@ -364,6 +468,13 @@ impl<'r> Responder<'r, 'static> for Rejection {
         let response = self.render(request);
         self.record(request);
         response
+    }
+}
+
+/// The same as the [`Rejection`] it becomes.
+impl<'r> Responder<'r, 'static> for BearerError {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        Rejection::from(self).respond_to(request)
     }
 }
 

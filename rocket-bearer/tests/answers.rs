@@ -19,23 +19,23 @@ impl<'r> FromRequest<'r> for Scripted {
     type Error = Rejection;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Rejection> {
-        let rejection = match Credentials::read(request) {
-            Credentials::Bearer(token) => match token.as_str() {
-                "good" => return Outcome::Success(Scripted),
-                "expired" => Rejection::invalid_token()
-                    .with_description(EXPIRED)
-                    .with_uri(HELP),
-                "reader" => Rejection::insufficient_scope(Scope::from_static("admin write")),
-                "reader-told" => Rejection::insufficient_scope(Scope::from_static("admin"))
-                    .with_description(Description::from_static(
-                        "this resource needs the admin scope",
-                    )),
-                _ => Rejection::invalid_token(),
-            },
-            Credentials::Malformed(_) => Rejection::invalid_request(),
-            _ => Rejection::MissingCredentials,
+        let token = match Credentials::require(request) {
+            Ok(token) => token,
+            Err(rejection) => return rejection.reject(request),
         };
-        rejection.reject(request)
+        let error = match token.as_str() {
+            "good" => return Outcome::Success(Scripted),
+            "expired" => Rejection::invalid_token()
+                .with_description(EXPIRED)
+                .with_uri(HELP),
+            "reader" => Rejection::insufficient_scope(Scope::from_static("admin write")),
+            "reader-told" => Rejection::insufficient_scope(Scope::from_static("admin"))
+                .with_description(Description::from_static(
+                    "this resource needs the admin scope",
+                )),
+            _ => Rejection::invalid_token(),
+        };
+        error.reject(request)
     }
 }
 
@@ -109,7 +109,7 @@ fn each_reason_gets_its_status_challenge_and_body() {
         (
             &[("Authorization", "Bearer")],
             400,
-            r#"Bearer realm="api", error="invalid_request""#,
+            r#"Bearer realm="api", error="invalid_request", error_description="no token after Bearer""#,
             r#"{"message":"Bad Request"}"#,
         ),
         (
@@ -159,8 +159,8 @@ fn problem_details_carry_the_description_as_detail_and_only_then() {
         (
             "Bearer a b",
             400,
-            r#"Bearer realm="api", error="invalid_request""#,
-            r#"{"type":"about:blank","title":"Bad Request","status":400}"#,
+            r#"Bearer realm="api", error="invalid_request", error_description="the token is not a b64token of RFC 6750 section 2.1""#,
+            r#"{"type":"about:blank","title":"Bad Request","status":400,"detail":"the token is not a b64token of RFC 6750 section 2.1"}"#,
         ),
         (
             "Bearer expired",
@@ -225,7 +225,7 @@ impl<'r> FromRequest<'r> for OwnError {
     type Error = NotAllowed;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, NotAllowed> {
-        let rejection = Rejection::insufficient_scope(Scope::from_static("team"));
+        let rejection = Rejection::from(Rejection::insufficient_scope(Scope::from_static("team")));
         rejection.record(request);
         Outcome::Error((rejection.status(), NotAllowed::WrongTeam))
     }
@@ -275,7 +275,7 @@ fn the_guard_that_failed_wins_over_an_optional_one_that_refused_before_it() {
 
 #[get("/reports")]
 fn reports() -> Result<&'static str, Rejection> {
-    Err(Rejection::insufficient_scope(Scope::from_static("reports")))
+    Err(Rejection::insufficient_scope(Scope::from_static("reports")).into())
 }
 
 #[test]
@@ -304,7 +304,7 @@ fn a_handler_may_return_a_rejection_and_it_is_recorded() {
     let recorded = receiver.recv().expect("the fairing ran");
     assert_eq!(
         recorded,
-        Some(Rejection::insufficient_scope(Scope::from_static("reports")))
+        Some(Rejection::insufficient_scope(Scope::from_static("reports")).into())
     );
 }
 
@@ -352,7 +352,9 @@ fn an_app_with_its_own_default_catcher_registers_the_catchers_without_collision(
     assert_answer(
         malformed,
         400,
-        Some(r#"Bearer realm="api", error="invalid_request""#),
+        Some(
+            r#"Bearer realm="api", error="invalid_request", error_description="no token after Bearer""#,
+        ),
         JSON,
         r#"{"message":"Bad Request"}"#,
     );
@@ -436,7 +438,7 @@ impl<'r> FromRequest<'r> for User {
     type Error = Rejection;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Rejection> {
-        Rejection::MissingCredentials.reject(request)
+        Rejection::missing_credentials().reject(request)
     }
 }
 
@@ -477,4 +479,84 @@ fn forgetting_the_catchers_stops_the_launch() {
         &[("Authorization", "Bearer s3cr3t")],
     );
     assert_eq!(response.into_string().as_deref(), Some("Bearer(Token(..))"));
+}
+
+#[catch(default)]
+fn api_default(status: Status, _request: &Request<'_>) -> String {
+    format!("api default {}", status.code)
+}
+
+#[test]
+fn catchers_that_do_not_cover_a_guarded_route_stop_the_launch() {
+    let aborted = |rocket: Rocket<Build>| match Client::untracked(rocket) {
+        Err(error) => matches!(error.kind(), rocket::error::ErrorKind::SentinelAborts(_)),
+        Ok(_) => false,
+    };
+    // Registered somewhere else than the route.
+    assert!(aborted(
+        rocket::build()
+            .mount("/fail", routes![user])
+            .register("/elsewhere", rocket_bearer::catchers())
+    ));
+    // A default catcher at a longer base wins over the library's in Rocket
+    // 0.5.2, as in Rocket's own error-handling example.
+    assert!(aborted(
+        rocket::build()
+            .mount("/api", routes![user])
+            .register("/", rocket_bearer::catchers())
+            .register("/api", catchers![api_default])
+    ));
+    // The same, with the library's catchers at that base too: launched,
+    // and the refusal gets its challenge while other statuses stay the app's.
+    let covered = rocket::build()
+        .mount("/api", routes![user])
+        .register("/", rocket_bearer::catchers())
+        .register("/api", rocket_bearer::catchers())
+        .register("/api", catchers![api_default]);
+    let client = Client::untracked(covered).expect("the catchers cover /api");
+    let refused = get(&client, "/api/user", &[]);
+    assert_answer(
+        refused,
+        401,
+        Some("Bearer"),
+        JSON,
+        r#"{"message":"Unauthorized"}"#,
+    );
+    let missing = get(&client, "/api/nowhere", &[]);
+    assert_eq!(missing.into_string().as_deref(), Some("api default 404"));
+}
+
+/// Refuses with a 503, as a verifier does when no key can be had.
+struct Unverifiable;
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Unverifiable {
+    type Error = Rejection;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Rejection> {
+        Rejection::unavailable(7).reject(request)
+    }
+}
+
+#[get("/unverifiable")]
+fn unverifiable(_guard: Unverifiable) -> &'static str {
+    "never"
+}
+
+#[test]
+fn a_token_that_cannot_be_checked_now_is_a_503_with_retry_after_and_no_challenge() {
+    let rocket = rocket::build()
+        .mount("/", routes![unverifiable])
+        .manage(Realm::from_static("api"))
+        .register("/", rocket_bearer::catchers());
+    let client = Client::untracked(rocket).expect("the app ignites");
+    let response = get(&client, "/unverifiable", &[("Authorization", "Bearer x")]);
+    assert_eq!(response.headers().get_one("Retry-After"), Some("7"));
+    assert_answer(
+        response,
+        503,
+        None,
+        JSON,
+        r#"{"message":"Service Unavailable"}"#,
+    );
 }

@@ -40,9 +40,9 @@ fn the_debug_profile_listens_on_loopback_logs_each_request_and_stops_at_once() {
 }
 
 #[test]
-fn the_release_profile_listens_on_every_interface_logs_nothing_and_drains_10_s() {
+fn the_release_profile_listens_on_loopback_logs_nothing_and_drains_10_s() {
     let (config, settings) = config("release");
-    assert_eq!(config.address, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    assert_eq!(config.address, IpAddr::V4(Ipv4Addr::LOCALHOST));
     assert_eq!(config.log_level, LogLevel::Off);
     assert_eq!(settings.drain, 10);
 }

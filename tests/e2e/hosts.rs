@@ -1,6 +1,7 @@
-//! deploy/README.md's "Beyond one machine", for real: a client, nginx, two
-//! instances and a monitoring host, each a network namespace of its own,
-//! joined by veth pairs to a bridge in a namespace of its own, with
+//! deploy/README.md's "Beyond one machine", for real, and its rolling
+//! upgrade: a client, nginx, two instances and a monitoring host, each a
+//! network namespace of its own, joined by veth pairs to a bridge in a
+//! namespace of its own, with
 //! addresses from 198.18.0.0/15 (RFC 2544's benchmarking range) and an nft
 //! firewall on each instance host that lets in the nginx host and the
 //! monitoring host alone.
@@ -20,7 +21,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use tempfile::TempDir;
 
@@ -30,7 +31,7 @@ use crate::proxy::{
     TEST_SETTINGS, make_certificate, make_prefix, nginx_failed, nginx_program, reload, render, run,
     spawn_nginx, stop, through_nginx,
 };
-use crate::server::{Answer, NO_CREDENTIALS, PATIENCE, Server, signal, wait_until};
+use crate::server::{Answer, NO_CREDENTIALS, PATIENCE, Server, program, signal, wait_until};
 
 /// A host: the last part of its namespace's name, and its address.
 #[derive(Clone, Copy)]
@@ -76,8 +77,24 @@ const PORT: &str = "8001";
 const NAME: &str = "uah";
 /// How long an instance host's link stays down.
 const LINK_DOWN: Duration = Duration::from_secs(4);
-/// The drain of the instance that is drained, in seconds.
-const DRAIN: &str = "2";
+/// The series that says when an instance's process started.
+const START_TIME: &str = "process_start_time_seconds";
+
+/// An instance's settings on `host`, as the systemd unit of deploy/README.md
+/// gives them there: the host's own address, and no drain behind nginx.
+fn vars(host: &Host) -> [(&'static str, &'static str); 3] {
+    [
+        ("ROCKET_ADDRESS", host.address),
+        ("ROCKET_PORT", PORT),
+        ("ROCKET_DRAIN", "0"),
+    ]
+}
+
+/// Now, in seconds since the Unix epoch, as `process_start_time_seconds`.
+fn unix_time() -> f64 {
+    let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH);
+    now.expect("a clock after 1970").as_secs_f64()
+}
 
 /// The firewall of an instance host, as deploy/README.md gives it: the
 /// service port from the nginx host and the monitoring host, and a TCP
@@ -108,20 +125,15 @@ fn a_proxy_and_two_instances_on_hosts_of_their_own_lose_no_request() {
         let rules = instance_firewall(NGINX.address, MONITORING.address);
         nft(network.exec(instance, "nft"), &rules);
     }
-    let drains = [DRAIN, "0"];
     let mut instances: Vec<Option<Server>> = INSTANCES
         .iter()
-        .zip(drains)
-        .map(|(host, drain)| {
-            let vars = [
-                ("ROCKET_ADDRESS", host.address),
-                ("ROCKET_PORT", PORT),
-                ("ROCKET_DRAIN", drain),
-            ];
+        .map(|host| {
+            let netns = network.netns(*host);
             Some(Server::start_in_netns(
-                &network.netns(*host),
+                &netns,
+                &program(),
                 "release",
-                &vars,
+                &vars(host),
             ))
         })
         .collect();
@@ -235,56 +247,107 @@ fn a_proxy_and_two_instances_on_hosts_of_their_own_lose_no_request() {
         retried(&front.access_log()[log_start..]),
     );
 
-    // The first instance drained as deploy/README.md says, under POSTs:
-    // out of nginx, reload, then SIGTERM; /readyz, seen from the
-    // monitoring host, turns 503 while it drains.
-    let mut load = Load::start(
-        &network,
-        &front,
-        &["-d", "a=b", "-H", "Connection: close"],
-        Load::MAX,
-    );
-    load.wait_for(100);
-    front.reload_with(&upstreams[1..]);
-    let at_reload = load.answered();
-    load.wait_for(at_reload + 100);
-    let log_at_drain = front.access_log().len();
-    let draining = instances[0].take().expect("the instance runs");
-    draining.signal("TERM");
-    let signalled = Instant::now();
-    wait_until(
-        || {
-            let ready = network.get(MONITORING, &INSTANCES[0], "/readyz");
-            if ready.status_line == "HTTP/1.1 200 OK" {
-                return false;
-            }
-            assert_eq!(ready.status_line, "HTTP/1.1 503 Service Unavailable");
-            assert_eq!(ready.body, r#"{"status":"draining"}"#);
-            true
-        },
-        || "/readyz never turned 503".to_owned(),
-    );
-    let unready = signalled.elapsed();
-    let (status, stderr) = draining.wait_for_exit();
-    let stopped = signalled.elapsed();
-    assert!(status.success() && stderr.is_empty(), "{status}: {stderr}");
-    let at_exit = load.answered();
-    load.wait_for(at_exit + 100);
-    let report = load.finish();
-    report.assert_no_failure();
-    let after = &front.access_log()[log_at_drain..];
-    assert!(
-        after
-            .lines()
-            .all(|line| served_by(line) == Some(&upstreams[1])),
-        "{after}"
-    );
+    // A rolling upgrade, as deploy/README.md gives it, under a steady load
+    // of GETs and of POSTs from the client host: each instance in turn is
+    // taken out of nginx (render, reload, nginx's old workers gone), stopped
+    // with SIGTERM, replaced by the new build (the binary copied to a new
+    // release's path), started, checked from the monitoring host, and put
+    // back into nginx.
+    let releases = tempfile::tempdir().expect("a directory for the new release");
+    let new_build = releases.path().join("v2").join("unauthorized");
+    std::fs::create_dir_all(releases.path().join("v2")).expect("the release's directory");
+    std::fs::copy(program(), &new_build).expect("the new build is installed");
+    let new_build = new_build.to_str().expect("a UTF-8 path").to_owned();
+    let log_start = front.access_log().len();
+    let mut gets = Load::start(&network, &front, &[], Load::MAX);
+    let mut posts = Load::start(&network, &front, &["-d", "a=b"], Load::MAX);
+    gets.wait_for(100);
+    posts.wait_for(100);
+    // Where the access log stood when each new build started: every line
+    // after it that names the instance is the new build's.
+    let mut new_since = [0; 2];
+    let mut steps = Vec::new();
+    for (index, host) in INSTANCES.iter().enumerate() {
+        let old_start = read_scrape(network.get(MONITORING, host, "/metrics")).value(START_TIME);
+        let others: Vec<String> = upstreams
+            .iter()
+            .filter(|upstream| **upstream != upstreams[index])
+            .cloned()
+            .collect();
+        let began = Instant::now();
+        front.reload_with(&others);
+        let out = began.elapsed();
+        let old = instances[index].take().expect("the instance runs");
+        old.signal("TERM");
+        let signalled = Instant::now();
+        let (status, stderr) = old.wait_for_exit();
+        let stopped = signalled.elapsed();
+        assert!(status.success() && stderr.is_empty(), "{status}: {stderr}");
+        new_since[index] = front.access_log().len();
+        let spawned_at = unix_time();
+        let new = Server::start_in_netns(&network.netns(*host), &new_build, "release", &vars(host));
+        let listening = signalled.elapsed();
+        let exe = std::fs::read_link(format!("/proc/{}/exe", new.pid())).expect("its binary");
+        assert_eq!(exe.to_str(), Some(new_build.as_str()), "the new build runs");
+        instances[index] = Some(new);
+        let new_start = read_scrape(network.get(MONITORING, host, "/metrics")).value(START_TIME);
+        assert!(
+            old_start < spawned_at && new_start >= spawned_at.floor(),
+            "process_start_time_seconds {old_start} before, {new_start} after a start at {spawned_at}"
+        );
+        let ready = network.get(MONITORING, host, "/readyz");
+        assert_eq!(ready.status_line, "HTTP/1.1 200 OK", "{ready:#?}");
+        let put_back = Instant::now();
+        front.reload_with(&upstreams);
+        wait_until(
+            || {
+                front.access_log()[new_since[index]..]
+                    .lines()
+                    .any(|line| served_by(line) == Some(&upstreams[index]))
+            },
+            || format!("the new build on {} got no traffic", upstreams[index]),
+        );
+        let serving = put_back.elapsed();
+        steps.push(format!(
+            "{}: out of nginx in {out:?} (reload, old workers gone), stopped {stopped:?} after \
+             SIGTERM (exit 0), the new build listening {listening:?} after it, start time \
+             {old_start:.3} -> {new_start:.3}, serving {serving:?} after it was put back",
+            host.name
+        ));
+        let (at_gets, at_posts) = (gets.answered(), posts.answered());
+        gets.wait_for(at_gets + 100);
+        posts.wait_for(at_posts + 100);
+    }
+    let (gets, posts) = (gets.finish(), posts.finish());
+    gets.assert_no_failure();
+    posts.assert_no_failure();
+    // Each new build's /metrics, from the monitoring host, counts exactly
+    // the requests the access log gives it.
+    for (index, host) in INSTANCES.iter().enumerate() {
+        let counted = read_scrape(network.get(MONITORING, host, "/metrics")).value(MISSING);
+        wait_until(
+            || {
+                let served = front.access_log()[new_since[index]..]
+                    .lines()
+                    .filter(|line| served_by(line) == Some(&upstreams[index]))
+                    .count();
+                served as f64 == counted
+            },
+            || {
+                format!(
+                    "{}'s new build counted {counted}, not its log lines",
+                    host.name
+                )
+            },
+        );
+    }
     eprintln!(
-        "drained under POSTs: {}; /readyz 503 seen from the monitoring host {unready:?} after \
-         SIGTERM, the instance stopped (exit 0) {stopped:?} after it (drain {DRAIN} s)",
-        report.summary()
+        "rolling upgrade under GETs ({}) and POSTs ({}); {} retried\n  {}",
+        gets.summary(),
+        posts.summary(),
+        retried(&front.access_log()[log_start..]),
+        steps.join("\n  ")
     );
-
     drop(front);
     drop(instances);
     drop(network);

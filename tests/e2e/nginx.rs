@@ -1,12 +1,15 @@
 //! The deployment behind nginx (`deploy/`), over HTTPS: the contract through
 //! the proxy, nginx's own errors as JSON, slow clients, the per-client limit,
-//! and an instance that dies or drains under load. All but the renderer's
-//! own test are ignored by a plain `cargo test`; asked to run without
-//! nginx, each fails with the install line.
+//! and an instance that dies or drains under load; and the production
+//! files: the port 80 for ACME, and the systemd unit, checked by
+//! `systemd-analyze verify`. All but the renderer's own test are ignored by
+//! a plain `cargo test`; asked to run without their tool, each fails with
+//! the install line.
 
 use std::io::{BufReader, Write};
 use std::net::Ipv4Addr;
-use std::process::Command;
+use std::path::Path;
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -14,13 +17,20 @@ use std::time::{Duration, Instant};
 
 use rocket::http::Status;
 
+use tempfile::TempDir;
+
 use crate::proxy::{
-    Connector, Proxy, RENDER, Tls, make_certificate, nginx_program, read_to_close, run,
-    through_nginx,
+    Connector, Proxy, RENDER, Tls, make_certificate, make_prefix, nginx_failed, nginx_program,
+    read_to_close, run, spawn_nginx, stop, through_nginx,
 };
 use crate::server::{
-    Answer, Body, INVALID_TOKEN, NO_CREDENTIALS, UNAUTHORIZED, UNAUTHORIZED_PROBLEM, wait_until,
+    Answer, BINARY, Body, INVALID_TOKEN, NO_CREDENTIALS, UNAUTHORIZED, UNAUTHORIZED_PROBLEM,
+    free_port, retry_while_port_taken, wait_for_listener, wait_until,
 };
+
+/// The port-80 server for ACME's HTTP-01 challenge, as deploy/README.md
+/// installs it.
+const ACME_HTTP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/acme-http.conf");
 
 /// Checks that `answer` is one of nginx's own errors: `status_line`, and
 /// JSON of the contract's shape whose message is the one the service
@@ -99,10 +109,11 @@ fn render_nginx_refuses_a_bad_option_with_one_line() {
 }
 
 /// Without `--standalone`, the output goes into the `http` block of an
-/// nginx of its own: `nginx -t` accepts it there.
+/// nginx of its own: `nginx -t` accepts it there, beside
+/// `deploy/acme-http.conf` as the README installs both.
 #[test]
 #[ignore = "needs nginx: apt-get install nginx openssl gettext-base"]
-fn the_file_for_an_existing_nginx_passes_nginx_t() {
+fn the_files_for_an_existing_nginx_pass_nginx_t() {
     let nginx = nginx_program();
     let dir = tempfile::tempdir().expect("a temporary directory");
     let (cert, key) = make_certificate(dir.path());
@@ -116,7 +127,8 @@ fn the_file_for_an_existing_nginx_passes_nginx_t() {
         .arg(&log)
         .args(["127.0.0.1:8001", "127.0.0.1:8002"]));
     std::fs::write(dir.path().join("unauthorized.conf"), site).expect("the file is written");
-    let main = "pid nginx.pid;\nevents {}\nhttp {\n    include unauthorized.conf;\n}\n";
+    std::fs::copy(ACME_HTTP, dir.path().join("acme-http.conf")).expect("the file is copied");
+    let main = "pid nginx.pid;\nevents {}\nhttp {\n    include unauthorized.conf;\n    include acme-http.conf;\n}\n";
     std::fs::write(dir.path().join("nginx.conf"), main).expect("nginx.conf is written");
     let output = Command::new(nginx)
         .arg("-p")
@@ -127,6 +139,157 @@ fn the_file_for_an_existing_nginx_passes_nginx_t() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("test is successful"), "{stderr}");
+}
+
+/// `deploy/acme-http.conf`, the port 80 that a certificate by ACME's
+/// HTTP-01 challenge needs: the challenge's file as text, anything else a
+/// redirect to the same URL over HTTPS. The test serves it on a free
+/// loopback port instead of 80, from a webroot of its own.
+#[test]
+#[ignore = "needs nginx: apt-get install nginx openssl gettext-base"]
+fn port_80_for_acme_serves_the_challenge_and_redirects_the_rest_to_https() {
+    let prefix = make_prefix();
+    let webroot = prefix.path().join("acme");
+    let challenges = webroot.join(".well-known/acme-challenge");
+    std::fs::create_dir_all(&challenges).expect("the webroot is made");
+    std::fs::write(challenges.join("tok3n"), "tok3n.thumbpr1nt").expect("a challenge");
+    let file = std::fs::read_to_string(ACME_HTTP).expect("deploy/acme-http.conf reads");
+    let only_once = |text: &str, from: &str, to: &str| {
+        assert_eq!(text.matches(from).count(), 1, "{from} in {ACME_HTTP}");
+        text.replace(from, to)
+    };
+    // In the foreground, every path inside the prefix, as render-nginx's
+    // --standalone writes it.
+    let main = "daemon off;
+pid nginx.pid;
+error_log error.log;
+events {}
+http {
+    access_log off;
+    client_body_temp_path body;
+    proxy_temp_path proxy;
+    fastcgi_temp_path fastcgi;
+    uwsgi_temp_path uwsgi;
+    scgi_temp_path scgi;
+    include acme-http.conf;
+}
+";
+    std::fs::write(prefix.path().join("nginx.conf"), main).expect("nginx.conf is written");
+    let root = format!("root {};", webroot.display());
+    let (nginx, address) = retry_while_port_taken("Address already in use", || {
+        let address = format!("127.0.0.1:{}", free_port());
+        let site = only_once(&file, "listen 80;", &format!("listen {address};"));
+        let site = only_once(&site, "root /var/www/acme;", &root);
+        std::fs::write(prefix.path().join("acme-http.conf"), site).expect("the file is written");
+        let mut child = spawn_nginx(&mut Command::new(nginx_program()), prefix.path());
+        match wait_for_listener(&mut child, &address) {
+            Ok(()) => Ok((child, address)),
+            Err(status) => Err(nginx_failed(status, prefix.path())),
+        }
+    });
+    let nginx = Nginx {
+        child: nginx,
+        prefix,
+    };
+    let get = |path: &str, host: &str| {
+        let url = format!("http://{address}{path}");
+        Answer::parse(&run(Command::new("curl")
+            .args(["-sS", "-i", "-H"])
+            .arg(format!("Host: {host}"))
+            .arg(url)))
+    };
+
+    let challenge = get("/.well-known/acme-challenge/tok3n", "api.example.com");
+    assert_eq!(challenge.status_line, "HTTP/1.1 200 OK", "{challenge:#?}");
+    assert_eq!(challenge.header("content-type"), Some("text/plain"));
+    assert_eq!(challenge.body, "tok3n.thumbpr1nt");
+    let unknown = get("/.well-known/acme-challenge/other", "api.example.com");
+    assert_eq!(
+        unknown.status_line, "HTTP/1.1 404 Not Found",
+        "{unknown:#?}"
+    );
+    for (path, host, location) in [
+        (
+            "/example",
+            "api.example.com",
+            "https://api.example.com/example",
+        ),
+        (
+            "/example?a=b",
+            "api.example.com",
+            "https://api.example.com/example?a=b",
+        ),
+        ("/", "localhost", "https://localhost/"),
+        (
+            "/.well-known/other",
+            "localhost",
+            "https://localhost/.well-known/other",
+        ),
+    ] {
+        let answer = get(path, host);
+        assert_eq!(
+            answer.status_line, "HTTP/1.1 301 Moved Permanently",
+            "{answer:#?}"
+        );
+        assert_eq!(answer.header("location"), Some(location), "{path}");
+        assert_eq!(answer.header("server"), Some("nginx"), "{path}");
+    }
+    drop(nginx);
+}
+
+/// nginx run by a test in a prefix of its own; stopped when dropped, also
+/// when the test fails.
+struct Nginx {
+    child: Child,
+    prefix: TempDir,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        stop(&mut self.child, self.prefix.path());
+    }
+}
+
+/// The systemd unit of deploy/README.md, checked by `systemd-analyze
+/// verify` as far as a machine without systemd running allows: in a root
+/// laid out as the README installs it (the unit in /etc/systemd/system, the
+/// release in /opt/unauthorized/VERSION with `current` linking to it, the
+/// real binary there), beside systemd's own units, which the unit's
+/// dependencies name. `verify` only warns about an unknown key or a bad
+/// value, so any output fails the test too.
+#[test]
+#[ignore = "needs systemd-analyze: apt-get install systemd"]
+fn the_systemd_unit_passes_systemd_analyze_verify_where_the_readme_installs_it() {
+    const NEEDS_SYSTEMD: &str = "needs systemd-analyze: apt-get install systemd";
+    let systemd_units = Path::new("/usr/lib/systemd/system");
+    assert!(
+        systemd_units.join("sysinit.target").is_file(),
+        "{NEEDS_SYSTEMD}"
+    );
+    let root = tempfile::tempdir().expect("a temporary root");
+    let root = root.path();
+    let units = root.join("etc/systemd/system");
+    let release = root.join("opt/unauthorized/v1");
+    std::fs::create_dir_all(&units).expect("/etc/systemd/system");
+    std::fs::create_dir_all(&release).expect("/opt/unauthorized/v1");
+    std::fs::create_dir_all(root.join("usr/lib/systemd")).expect("/usr/lib/systemd");
+    let unit = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/unauthorized@.service");
+    std::fs::copy(&unit, units.join("unauthorized@.service")).expect("the unit is copied");
+    std::fs::copy(BINARY, release.join("unauthorized")).expect("the binary is copied");
+    std::os::unix::fs::symlink("v1", root.join("opt/unauthorized/current")).expect("a link");
+    run(Command::new("cp")
+        .arg("-a")
+        .arg(systemd_units)
+        .arg(root.join("usr/lib/systemd/system")));
+    let output = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(format!("--root={}", root.display()))
+        .args(["unauthorized@8001.service", "unauthorized@8002.service"])
+        .output()
+        .expect(NEEDS_SYSTEMD);
+    let said = String::from_utf8_lossy(&output.stderr) + String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}: {said}", output.status);
+    assert_eq!(said, "", "systemd-analyze verify warned");
 }
 
 #[test]
@@ -759,13 +922,16 @@ fn client(
 /// checks it: the one finding allowed is the throwaway certificate's,
 /// which no client trusts.
 #[test]
-#[ignore = "needs nginx and sslyze: apt-get install nginx openssl gettext-base; python3 -m pip install sslyze==6.3.1"]
+#[ignore = "needs nginx and sslyze: apt-get install nginx openssl gettext-base; tools/python-venv, then .venv/bin first on PATH"]
 fn the_front_meets_mozillas_intermediate_tls_configuration() {
     let found = Command::new("python3")
         .args(["-c", "import sslyze"])
         .output()
         .is_ok_and(|output| output.status.success());
-    assert!(found, "needs sslyze: python3 -m pip install sslyze==6.3.1");
+    assert!(
+        found,
+        r#"needs sslyze: run tools/python-venv, then export PATH="$PWD/.venv/bin:$PATH""#
+    );
     let proxy = Proxy::start(&[]);
     let output = Command::new("python3")
         .args([

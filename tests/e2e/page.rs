@@ -14,7 +14,8 @@ use tempfile::TempDir;
 use crate::curl::curl_raw;
 use crate::server::{BINARY, PATIENCE, Server, command};
 
-const NEEDS_HTTPLINT: &str = "needs httplint: pip install httplint==2026.10.4";
+const NEEDS_HTTPLINT: &str =
+    r#"needs httplint: run tools/python-venv, then export PATH="$PWD/.venv/bin:$PATH""#;
 
 /// The page and the files it names.
 const FILES: [&str; 4] = ["index.html", "app.js", "style.css", "icon.svg"];
@@ -80,7 +81,7 @@ fn a_file_that_cannot_be_read_stops_start_up_with_one_line_naming_it() {
 }
 
 #[test]
-#[ignore = "needs httplint: pip install httplint==2026.10.4"]
+#[ignore = "needs httplint: tools/python-venv, then .venv/bin first on PATH"]
 fn httplint_finds_nothing_to_warn_about_on_the_page_its_files_or_a_304() {
     let server = Server::start("release", &[]);
     let tag = etag_of(&server, "/");

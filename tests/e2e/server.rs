@@ -79,14 +79,19 @@ impl Server {
         Server::spawn(command)
     }
 
-    /// Like [`Server::start`], but [`program`], inside network namespace
-    /// `netns`: `ip netns exec` becomes the binary, so the server's process
-    /// id is the binary's.
-    pub fn start_in_netns(netns: &str, profile: &str, vars: &[(&str, &str)]) -> Server {
+    /// Like [`Server::start`], but `program` (a build: [`program`], or a
+    /// copy of it), inside network namespace `netns`: `ip netns exec`
+    /// becomes the binary, so the server's process id is the binary's.
+    pub fn start_in_netns(
+        netns: &str,
+        program: &str,
+        profile: &str,
+        vars: &[(&str, &str)],
+    ) -> Server {
         let mut command = command("ip", vars);
         command
             .env("ROCKET_PROFILE", profile)
-            .args(["netns", "exec", netns, &program()]);
+            .args(["netns", "exec", netns, program]);
         Server::spawn(command)
     }
 

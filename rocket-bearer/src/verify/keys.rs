@@ -1,0 +1,510 @@
+//! The keys that verify tokens: static ones, or those an issuer publishes,
+//! discovered (RFC 8414, OpenID Connect Discovery), cached, refetched once
+//! for a key not seen yet, and expired as the issuer's `Cache-Control` says.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm};
+use jsonwebtoken::{Algorithm, DecodingKey};
+use rocket::tokio::sync::Mutex;
+use rocket::tokio::time::{Instant, sleep_until};
+use serde::Deserialize;
+
+use crate::metadata::checked_url;
+
+/// At most one fetch of the issuer's keys a second: a client sending
+/// tokens with random `kid`s cannot make the server hammer the issuer.
+const MIN_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The key set's lifetime when the issuer sends no `max-age`, and the
+/// bounds an issuer's `max-age` is held to: refetched at most every 5 s
+/// (an issuer sending `no-cache` costs one fetch per 5 s, not one per
+/// request), and at least daily, so that a removed key stops verifying.
+const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
+const MAX_AGE_BOUNDS: (Duration, Duration) = (Duration::from_secs(5), Duration::from_secs(86_400));
+
+/// The most a key set or a discovery document may weigh.
+const MAX_DOCUMENT: usize = 1 << 20;
+
+/// How long one fetch may take, connection included.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why no key verifies a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyFailure {
+    /// The key set, fresh from the issuer, has no key for this `kid`.
+    Unknown,
+    /// The key was published for another algorithm than the token's.
+    WrongAlgorithm,
+    /// The issuer could not be reached: try again in this many seconds.
+    Unavailable(u32),
+}
+
+/// One published key.
+pub(crate) struct Key {
+    pub(crate) decoding: DecodingKey,
+    /// The JWK's `alg`, when it names one (RFC 7517 §4.4).
+    algorithm: Option<Algorithm>,
+}
+
+/// A key set, by `kid`; keys without a `kid` under `""`.
+#[derive(Default)]
+pub(crate) struct KeySet {
+    keys: HashMap<String, Arc<Key>>,
+    expires: Option<Instant>,
+}
+
+impl KeySet {
+    /// The keys of a JWKS document that are for signatures and that this
+    /// verifier can use; the rest are skipped (RFC 7517 §5).
+    pub(crate) fn from_jwks(jwks: &JwkSet) -> KeySet {
+        let keys = jwks
+            .keys
+            .iter()
+            .filter(|jwk| is_for_signatures(jwk))
+            .filter_map(|jwk| {
+                let decoding = DecodingKey::from_jwk(jwk).ok()?;
+                let algorithm = jwk.common.key_algorithm.and_then(signature_algorithm);
+                let kid = jwk.common.key_id.clone().unwrap_or_default();
+                Some((
+                    kid,
+                    Arc::new(Key {
+                        decoding,
+                        algorithm,
+                    }),
+                ))
+            })
+            .collect();
+        KeySet {
+            keys,
+            expires: None,
+        }
+    }
+
+    /// One shared secret.
+    pub(crate) fn from_secret(secret: &[u8]) -> Option<KeySet> {
+        let decoding = DecodingKey::from_secret(secret).ok()?;
+        let key = Key {
+            decoding,
+            algorithm: None,
+        };
+        Some(KeySet {
+            keys: HashMap::from([(String::new(), Arc::new(key))]),
+            expires: None,
+        })
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The key for `kid`. A token without a `kid`, or with one a set of a
+    /// single key without a `kid` (a shared secret, say) cannot name, gets
+    /// that single key.
+    fn find(&self, kid: Option<&str>, algorithm: Algorithm) -> Result<Arc<Key>, KeyFailure> {
+        let only = || match self.keys.len() {
+            1 => self.keys.values().next(),
+            _ => None,
+        };
+        let key = match kid {
+            Some(kid) => self.keys.get(kid).or_else(|| self.keys.get("").and(only())),
+            None => only(),
+        }
+        .ok_or(KeyFailure::Unknown)?;
+        match key.algorithm {
+            Some(published) if published != algorithm => Err(KeyFailure::WrongAlgorithm),
+            _ => Ok(Arc::clone(key)),
+        }
+    }
+
+    fn same_kids(&self, other: &KeySet) -> bool {
+        self.keys.len() == other.keys.len()
+            && self.keys.keys().all(|kid| other.keys.contains_key(kid))
+    }
+}
+
+fn is_for_signatures(jwk: &Jwk) -> bool {
+    use jsonwebtoken::jwk::PublicKeyUse;
+    !matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption))
+}
+
+fn signature_algorithm(algorithm: KeyAlgorithm) -> Option<Algorithm> {
+    algorithm.to_string().parse().ok()
+}
+
+/// Where keys come from, with what a fetch needs.
+pub(crate) enum Keys {
+    Static(KeySet),
+    Issuer(Box<Remote>),
+}
+
+/// An issuer's keys, fetched over `https` (or `http` to a loopback host).
+pub(crate) struct Remote {
+    issuer: String,
+    client: reqwest::Client,
+    /// The current set; readers clone the `Arc` and never wait on a fetch.
+    current: RwLock<Arc<KeySet>>,
+    /// Held by the one fetch under way: a request that misses waits here,
+    /// and finds the set the fetch brought.
+    fetch: Mutex<FetchState>,
+    /// Bumped when a fetch ends, however it ends.
+    attempts: AtomicU64,
+    /// Bumped when a fetch brings a set with other `kid`s.
+    generation: AtomicU64,
+}
+
+#[derive(Default)]
+struct FetchState {
+    jwks_uri: Option<String>,
+    last: Option<Instant>,
+    failures: u32,
+    last_failed: bool,
+}
+
+/// The two discovery documents' fields this verifier reads.
+#[derive(Deserialize)]
+struct Discovery {
+    issuer: String,
+    jwks_uri: String,
+}
+
+impl Keys {
+    /// The key for a token's `kid` and `alg`. A `kid` the cached set does
+    /// not have costs one fetch (shared by every request that waits on the
+    /// same miss, and at most one a second); an expired set is refetched
+    /// by the first request that finds it so, while the others go on with
+    /// it; an unreachable issuer keeps the cached keys working.
+    pub(crate) async fn find(
+        &self,
+        kid: Option<&str>,
+        algorithm: Algorithm,
+    ) -> Result<Arc<Key>, KeyFailure> {
+        let remote = match self {
+            Keys::Static(set) => return set.find(kid, algorithm),
+            Keys::Issuer(remote) => remote,
+        };
+        let seen = remote.attempts.load(Ordering::Acquire);
+        let set = remote.current();
+        let stale = set.expires.is_none_or(|expires| Instant::now() >= expires);
+        match set.find(kid, algorithm) {
+            Ok(key) if !stale => return Ok(key),
+            Ok(key) => {
+                // Refresh in passing if nobody else is; keep the key if the
+                // issuer cannot be reached.
+                if let Ok(mut state) = remote.fetch.try_lock()
+                    && state.last.is_none_or(|last| last.elapsed() >= MIN_INTERVAL)
+                    && remote.fetch_now(&mut state).await.is_ok()
+                {
+                    return remote.current().find(kid, algorithm);
+                }
+                return Ok(key);
+            }
+            Err(KeyFailure::WrongAlgorithm) if !stale => return Err(KeyFailure::WrongAlgorithm),
+            Err(_) => {}
+        }
+        let mut state = remote.fetch.lock().await;
+        if remote.attempts.load(Ordering::Acquire) == seen {
+            // Nobody fetched since this request looked: wait out the
+            // interval since the last fetch, then fetch.
+            if let Some(last) = state.last {
+                sleep_until(last + MIN_INTERVAL).await;
+            }
+            remote.fetch_now(&mut state).await.ok();
+        }
+        match remote.current().find(kid, algorithm) {
+            Err(KeyFailure::Unknown) if state.last_failed => {
+                Err(KeyFailure::Unavailable(retry_after(state.failures)))
+            }
+            found => found,
+        }
+    }
+
+    /// Bumped each time the issuer's key set changes, so that what was
+    /// verified with the old set is forgotten.
+    pub(crate) fn generation(&self) -> u64 {
+        match self {
+            Keys::Static(_) => 0,
+            Keys::Issuer(remote) => remote.generation.load(Ordering::Acquire),
+        }
+    }
+
+    /// Whether any key is loaded: for the app's readiness.
+    pub(crate) fn loaded(&self) -> bool {
+        match self {
+            Keys::Static(set) => !set.is_empty(),
+            Keys::Issuer(remote) => !remote.current().is_empty(),
+        }
+    }
+}
+
+/// Seconds before a client should try again after a failed fetch: the
+/// backoff the failures so far call for, 1 s doubling up to 16 s.
+fn retry_after(failures: u32) -> u32 {
+    1 << failures.saturating_sub(1).min(4)
+}
+
+impl Remote {
+    pub(crate) fn new(issuer: String) -> Result<Remote, String> {
+        let client = reqwest::Client::builder()
+            .timeout(FETCH_TIMEOUT)
+            .connect_timeout(FETCH_TIMEOUT)
+            // A redirect could leave https; the documents' URLs are exact.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|error| format!("cannot make an HTTP client: {error}"))?;
+        Ok(Remote {
+            issuer,
+            client,
+            current: RwLock::new(Arc::new(KeySet::default())),
+            fetch: Mutex::new(FetchState::default()),
+            attempts: AtomicU64::new(0),
+            generation: AtomicU64::new(0),
+        })
+    }
+
+    fn current(&self) -> Arc<KeySet> {
+        let current = self
+            .current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Arc::clone(&current)
+    }
+
+    /// Loads the keys now (discovery first, if not done yet): what the
+    /// launch does, for a bounded time.
+    pub(crate) async fn load(&self) -> Result<(), String> {
+        let mut state = self.fetch.lock().await;
+        self.fetch_now(&mut state).await
+    }
+
+    /// Fetches the key set, after discovering its URL if needed; records
+    /// the attempt however it ends.
+    async fn fetch_now(&self, state: &mut FetchState) -> Result<(), String> {
+        let result = self.fetch_set(state).await;
+        state.last = Some(Instant::now());
+        state.last_failed = result.is_err();
+        state.failures = match result {
+            Ok(_) => 0,
+            Err(_) => state.failures.saturating_add(1),
+        };
+        let outcome = result.map(|set| {
+            let mut current = self
+                .current
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if !current.same_kids(&set) {
+                self.generation.fetch_add(1, Ordering::AcqRel);
+            }
+            *current = Arc::new(set);
+        });
+        self.attempts.fetch_add(1, Ordering::AcqRel);
+        outcome
+    }
+
+    async fn fetch_set(&self, state: &mut FetchState) -> Result<KeySet, String> {
+        let jwks_uri = match &state.jwks_uri {
+            Some(uri) => uri.clone(),
+            None => {
+                let uri = self.discover().await?;
+                state.jwks_uri = Some(uri.clone());
+                uri
+            }
+        };
+        let (body, max_age) = self.get(&jwks_uri).await?;
+        let jwks: JwkSet = serde_json::from_slice(&body).map_err(|error| {
+            format!("the key set at {jwks_uri} is not a JWKS document: {error}")
+        })?;
+        let mut set = KeySet::from_jwks(&jwks);
+        if set.is_empty() {
+            return Err(format!(
+                "the key set at {jwks_uri} has no key this verifier can use"
+            ));
+        }
+        set.expires = Some(Instant::now() + max_age);
+        Ok(set)
+    }
+
+    /// The `jwks_uri` of the issuer's metadata: RFC 8414 §3's well-known
+    /// URL first, then OpenID Connect Discovery's; the document's `issuer`
+    /// must be the configured one, exactly (RFC 8414 §3.3).
+    async fn discover(&self) -> Result<String, String> {
+        let mut last_error = String::new();
+        for url in discovery_urls(&self.issuer) {
+            let body = match self.get(&url).await {
+                Ok((body, _)) => body,
+                Err(error) => {
+                    last_error = error;
+                    continue;
+                }
+            };
+            let discovery: Discovery = serde_json::from_slice(&body)
+                .map_err(|error| format!("the metadata at {url} cannot be read: {error}"))?;
+            if discovery.issuer != self.issuer {
+                return Err(format!(
+                    "the metadata at {url} names the issuer {:?}, not {:?}",
+                    discovery.issuer, self.issuer
+                ));
+            }
+            checked_url("jwks_uri", &discovery.jwks_uri).map_err(|error| error.to_string())?;
+            return Ok(discovery.jwks_uri);
+        }
+        Err(last_error)
+    }
+
+    /// GETs a document of at most [`MAX_DOCUMENT`] bytes, and how long it
+    /// may be kept (`Cache-Control: max-age`, within [`MAX_AGE_BOUNDS`]).
+    async fn get(&self, url: &str) -> Result<(Vec<u8>, Duration), String> {
+        let mut response = self
+            .client
+            .get(url)
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .map_err(|error| format!("cannot fetch {url}: {}", without_url(&error)))?;
+        if !response.status().is_success() {
+            return Err(format!("{url} answered {}", response.status()));
+        }
+        let max_age = max_age(
+            response
+                .headers()
+                .get_all("Cache-Control")
+                .iter()
+                .filter_map(|value| value.to_str().ok()),
+        );
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|error| format!("cannot read {url}: {}", without_url(&error)))?
+        {
+            if body.len() + chunk.len() > MAX_DOCUMENT {
+                return Err(format!("{url} is larger than {MAX_DOCUMENT} bytes"));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((body, max_age))
+    }
+}
+
+/// reqwest's error without the URL it repeats.
+fn without_url(error: &reqwest::Error) -> String {
+    use std::error::Error;
+    let mut text = error.to_string();
+    if let Some(source) = error.source() {
+        text = source.to_string();
+    }
+    text
+}
+
+/// RFC 8414 §3.1 inserts the well-known path between the host and the
+/// issuer's path; OpenID Connect Discovery §4 appends it.
+fn discovery_urls(issuer: &str) -> [String; 2] {
+    let issuer = issuer.trim_end_matches('/');
+    let (origin, path) = match issuer.find("://").map(|at| at + 3) {
+        Some(start) => match issuer[start..].find('/') {
+            Some(slash) => issuer.split_at(start + slash),
+            None => (issuer, ""),
+        },
+        None => (issuer, ""),
+    };
+    [
+        format!("{origin}/.well-known/oauth-authorization-server{path}"),
+        format!("{issuer}/.well-known/openid-configuration"),
+    ]
+}
+
+/// The lifetime `Cache-Control` gives: `max-age`, held within the bounds;
+/// `no-cache` or `no-store` as the lower bound; none as the default.
+fn max_age<'a>(values: impl Iterator<Item = &'a str>) -> Duration {
+    let (lower, upper) = MAX_AGE_BOUNDS;
+    let mut age = None;
+    for directive in values.flat_map(|value| value.split(',')).map(str::trim) {
+        let lowercase = directive.to_ascii_lowercase();
+        if lowercase == "no-cache" || lowercase == "no-store" {
+            return lower;
+        }
+        if let Some(seconds) = lowercase.strip_prefix("max-age=") {
+            age = seconds
+                .trim_matches('"')
+                .parse::<u64>()
+                .ok()
+                .map(Duration::from_secs);
+        }
+    }
+    age.map_or(DEFAULT_MAX_AGE, |age| age.clamp(lower, upper))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use jsonwebtoken::Algorithm;
+    use jsonwebtoken::jwk::JwkSet;
+
+    use super::{KeyFailure, KeySet, discovery_urls, max_age, retry_after};
+
+    #[test]
+    fn discovery_urls_follow_rfc_8414_and_openid_connect() {
+        assert_eq!(
+            discovery_urls("https://as.example/realms/api"),
+            [
+                "https://as.example/.well-known/oauth-authorization-server/realms/api",
+                "https://as.example/realms/api/.well-known/openid-configuration",
+            ]
+        );
+        assert_eq!(
+            discovery_urls("http://127.0.0.1:3000"),
+            [
+                "http://127.0.0.1:3000/.well-known/oauth-authorization-server",
+                "http://127.0.0.1:3000/.well-known/openid-configuration",
+            ]
+        );
+    }
+
+    #[test]
+    fn cache_control_is_honoured_within_bounds() {
+        let age = |values: &[&str]| max_age(values.iter().copied());
+        assert_eq!(age(&[]), Duration::from_secs(300));
+        assert_eq!(age(&["public, max-age=600"]), Duration::from_secs(600));
+        assert_eq!(age(&["max-age=0"]), Duration::from_secs(5));
+        assert_eq!(age(&["no-cache"]), Duration::from_secs(5));
+        assert_eq!(age(&["max-age=31536000"]), Duration::from_secs(86_400));
+        assert_eq!(age(&["max-age=soon"]), Duration::from_secs(300));
+    }
+
+    #[test]
+    fn a_single_key_without_kid_verifies_any_token_and_a_kid_picks_its_key() {
+        let secret = KeySet::from_secret(b"0123456789abcdef0123456789abcdef").expect("a key");
+        assert!(secret.find(None, Algorithm::HS256).is_ok());
+        assert!(secret.find(Some("any"), Algorithm::HS256).is_ok());
+        let jwks: JwkSet = serde_json::from_value(serde_json::json!({"keys": [
+            {"kty": "oct", "kid": "a", "k": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"},
+            {"kty": "oct", "kid": "b", "alg": "HS384", "k": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"}
+        ]}))
+        .expect("a JWKS");
+        let set = KeySet::from_jwks(&jwks);
+        assert!(set.find(Some("a"), Algorithm::HS256).is_ok());
+        assert_eq!(
+            set.find(Some("c"), Algorithm::HS256).err(),
+            Some(KeyFailure::Unknown)
+        );
+        assert_eq!(
+            set.find(None, Algorithm::HS256).err(),
+            Some(KeyFailure::Unknown)
+        );
+        assert_eq!(
+            set.find(Some("b"), Algorithm::HS256).err(),
+            Some(KeyFailure::WrongAlgorithm),
+            "a key published for HS384"
+        );
+    }
+
+    #[test]
+    fn the_backoff_doubles_from_one_second_to_sixteen() {
+        let seconds: Vec<u32> = (1..=7).map(retry_after).collect();
+        assert_eq!(seconds, [1, 2, 4, 8, 16, 16, 16]);
+    }
+}

@@ -1,0 +1,574 @@
+//! Verifying access tokens (the `verify` feature): JWTs from an
+//! authorization server, checked as RFC 9068 §4 says, their keys discovered
+//! from the issuer and rotated with it, every failure one of the library's
+//! answers.
+//!
+//! Three steps: configure the issuer and the audience, attach
+//! [`Verifier::fairing`], and take an [`AccessToken`] in the routes that
+//! need one.
+//!
+//! ```toml
+//! # Rocket.toml
+//! [default]
+//! bearer_issuer = "https://auth.example.com/realms/api"   # keys discovered from here
+//! bearer_audience = "https://api.example.com/"            # this resource, as tokens name it in aud
+//! ```
+//!
+//! ```no_run
+//! use rocket::{get, launch, routes};
+//! use rocket_bearer::Scope;
+//! use rocket_bearer::verify::{AccessToken, RequiredScope, Verifier};
+//!
+//! /// The scope `/admin` needs, named in its signature.
+//! struct Admin;
+//!
+//! impl RequiredScope for Admin {
+//!     const SCOPE: Option<Scope> = Some(Scope::from_static("admin"));
+//! }
+//!
+//! #[get("/me")]
+//! fn me(token: AccessToken) -> String {
+//!     format!("{:?}", token.claims().sub)
+//! }
+//!
+//! #[get("/admin")]
+//! fn admin(_token: AccessToken<Admin>) -> &'static str {
+//!     "welcome"
+//! }
+//!
+//! #[launch]
+//! fn rocket() -> _ {
+//!     rocket::build()
+//!         .attach(Verifier::fairing())
+//!         .mount("/", routes![me, admin])
+//!         .register("/", rocket_bearer::catchers())
+//! }
+//! ```
+//!
+//! | configuration key | meaning | default |
+//! | --- | --- | --- |
+//! | `bearer_issuer` | the issuer: tokens' `iss` must equal it; its keys are discovered unless static keys are set | none |
+//! | `bearer_audience` | this resource's identifier (RFC 8707): tokens' `aud` must contain it | required |
+//! | `bearer_leeway` | seconds of clock skew allowed on `exp` and `nbf` | `60` |
+//! | `bearer_algorithms` | the accepted `alg`s | the asymmetric ones; `["HS256"]` with a secret |
+//! | `bearer_accept_plain_jwt` | accept tokens whose `typ` is not `at+jwt`, for servers that do not set it | `false` |
+//! | `bearer_jwks_file` | static keys: a JWKS document | none |
+//! | `bearer_hmac_secret` | a shared secret, at least 32 bytes, for tests and small setups | none |
+//!
+//! Each is also a `ROCKET_` variable (`ROCKET_BEARER_ISSUER`). A bad value
+//! stops the launch with one line naming the key.
+
+mod cache;
+mod claims;
+mod keys;
+mod settings;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, Validation};
+use rocket::fairing::{AdHoc, Fairing};
+use rocket::figment::Figment;
+use rocket::http::Status;
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::tokio::time::timeout;
+use rocket::{Ignite, Rocket, Sentinel};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::catchers::catchers_missing;
+use crate::challenge::{Description, Scope};
+use crate::credentials::Credentials;
+use crate::rejection::Rejection;
+
+pub use claims::{Claims, NoClaims};
+pub use settings::ConfigError;
+
+use cache::VerifiedTokens;
+use keys::{KeyFailure, KeySet, Keys, Remote};
+use settings::{KeySource, Settings};
+
+/// How long the launch waits for the issuer's keys before it goes on
+/// without them (tokens then get 503 until the issuer answers).
+const LAUNCH_WAIT: Duration = Duration::from_secs(3);
+
+/// The scope a route requires, as a type: name it in
+/// [`AccessToken<S>`](AccessToken), and a token without it is refused with
+/// 403 `insufficient_scope` naming it (RFC 6750 §3.1), before the handler
+/// runs.
+///
+/// ```
+/// use rocket_bearer::Scope;
+/// use rocket_bearer::verify::RequiredScope;
+///
+/// /// Both scopes (RFC 6749 §3.3: a list, each required).
+/// struct ReadWrite;
+///
+/// impl RequiredScope for ReadWrite {
+///     const SCOPE: Option<Scope> = Some(Scope::from_static("read write"));
+/// }
+/// ```
+pub trait RequiredScope: Send + Sync + 'static {
+    /// Every scope token it lists must be granted; `None` requires none.
+    const SCOPE: Option<Scope>;
+}
+
+/// No scope required: the default of [`AccessToken`].
+#[derive(Debug, Clone, Copy)]
+pub struct AnyScope;
+
+impl RequiredScope for AnyScope {
+    const SCOPE: Option<Scope> = None;
+}
+
+/// A request with a verified access token: add this parameter to a handler
+/// to require one. `S` is the [`RequiredScope`] of the route (none by
+/// default), `C` the app's own claims (see [`Claims`]).
+///
+/// Every refusal is one of the library's answers: 401 without an error code
+/// for no credentials, 400 `invalid_request` for a malformed
+/// `Authorization`, 401 `invalid_token` with a description naming the
+/// check that failed (and never the token or a claim), 403
+/// `insufficient_scope` with the scope `S` lists, 503 with `Retry-After`
+/// when the issuer's keys cannot be had. With a required scope, every
+/// challenge names it (`scope="admin"`), as the MCP authorization
+/// specification asks of a 401. Naming it in a route stops the
+/// launch if the catchers or the [`Verifier`] are missing.
+pub struct AccessToken<S: RequiredScope = AnyScope, C = NoClaims> {
+    claims: Claims<C>,
+    scope: PhantomData<fn() -> S>,
+}
+
+impl<S: RequiredScope, C> AccessToken<S, C> {
+    /// The token's claims.
+    pub fn claims(&self) -> &Claims<C> {
+        &self.claims
+    }
+
+    /// The token's claims, owned.
+    pub fn into_claims(self) -> Claims<C> {
+        self.claims
+    }
+}
+
+/// Prints no claim value: see [`Claims`].
+impl<S: RequiredScope, C> fmt::Debug for AccessToken<S, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("AccessToken").field(&self.claims).finish()
+    }
+}
+
+#[rocket::async_trait]
+impl<'r, S, C> FromRequest<'r> for AccessToken<S, C>
+where
+    S: RequiredScope,
+    C: DeserializeOwned + Send + 'static,
+{
+    type Error = Rejection;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Rejection> {
+        // Never taken: the Sentinel stops the launch without a verifier.
+        let Some(verifier) = request.rocket().state::<Verifier>() else {
+            return Outcome::Forward(Status::InternalServerError);
+        };
+        // Every challenge names the scope the route requires (MCP asks it
+        // of a 401, RFC 6750 §3 allows it on any).
+        let refuse = |rejection: Rejection| match S::SCOPE {
+            Some(scope) => rejection.with_required_scope(scope).reject(request),
+            None => rejection.reject(request),
+        };
+        let token = match Credentials::require(request) {
+            Ok(token) => token,
+            Err(rejection) => return refuse(rejection),
+        };
+        let claims: Claims<C> = match verifier.verify(token.as_str()).await {
+            Ok(claims) => claims,
+            Err(rejection) => return refuse(rejection),
+        };
+        if let Some(scope) = S::SCOPE {
+            let granted = scope
+                .as_str()
+                .split(' ')
+                .all(|needed| claims.scope.contains(needed));
+            if !granted {
+                return Rejection::insufficient_scope(scope).reject(request);
+            }
+        }
+        Outcome::Success(AccessToken {
+            claims,
+            scope: PhantomData,
+        })
+    }
+}
+
+/// A route that takes an `AccessToken` stops the launch, with an error
+/// naming what is missing, without the library's catchers or a
+/// [`Verifier`].
+impl<S: RequiredScope, C> Sentinel for AccessToken<S, C> {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        if rocket.state::<Verifier>().is_none() {
+            rocket::error!(
+                "rocket_bearer: no verifier: attach rocket_bearer::verify::Verifier::fairing()"
+            );
+            return true;
+        }
+        catchers_missing(rocket)
+    }
+}
+
+/// Verifies tokens: the configuration, the keys and the tokens already
+/// verified. The rocket manages one once [`Verifier::fairing`] is attached;
+/// a handler or a guard of your own can take it as `&State<Verifier>`, to
+/// verify a token read elsewhere or to report readiness.
+pub struct Verifier {
+    keys: Keys,
+    /// One validation for each accepted algorithm.
+    validations: Vec<(Algorithm, Validation)>,
+    accept_plain_jwt: bool,
+    issuer: Option<String>,
+    audience: String,
+    /// "the token is not signed with ES256 or …", from the allow-list.
+    not_accepted: Description,
+    verified: VerifiedTokens,
+}
+
+/// Names what it checks against, never a key or a secret.
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("keys_loaded", &self.keys_loaded())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The header fields read before any key is chosen.
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    typ: Option<String>,
+    kid: Option<String>,
+    /// Extensions the verifier must understand (RFC 7515 §4.1.11): it
+    /// understands none, so a token that lists any is refused.
+    crit: Option<Value>,
+}
+
+/// Why a token is refused: each is one answer, in [`Failure::rejection`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    Undecodable,
+    NotAccessToken,
+    AlgorithmNotAccepted,
+    UnknownKey,
+    BadSignature,
+    Expired,
+    NotYetValid,
+    WrongAudience,
+    WrongIssuer,
+    MissingClaim(&'static str),
+    UnreadableClaims,
+    Unavailable(u32),
+}
+
+const UNDECODABLE: Description = Description::from_static("the token cannot be decoded as a JWT");
+const NOT_ACCESS_TOKEN: Description =
+    Description::from_static("the token is not an access token (typ at+jwt, RFC 9068)");
+const UNKNOWN_KEY: Description =
+    Description::from_static("the token is signed with a key this resource does not know (kid)");
+const BAD_SIGNATURE: Description = Description::from_static("the token's signature does not match");
+const EXPIRED: Description = Description::from_static("the token has expired");
+const NOT_YET_VALID: Description = Description::from_static("the token is not valid yet (nbf)");
+const WRONG_AUDIENCE: Description =
+    Description::from_static("the token is not meant for this resource (aud)");
+const WRONG_ISSUER: Description =
+    Description::from_static("the token is from another issuer (iss)");
+const NO_EXP: Description = Description::from_static("the token has no exp claim");
+const NO_AUD: Description = Description::from_static("the token has no aud claim");
+const NO_ISS: Description = Description::from_static("the token has no iss claim");
+const UNREADABLE_CLAIMS: Description =
+    Description::from_static("the token's claims are not those this resource reads");
+
+impl Failure {
+    fn rejection(self, not_accepted: &Description) -> Rejection {
+        let description = match self {
+            Failure::Unavailable(seconds) => return Rejection::unavailable(seconds),
+            Failure::Undecodable => UNDECODABLE,
+            Failure::NotAccessToken => NOT_ACCESS_TOKEN,
+            Failure::AlgorithmNotAccepted => not_accepted.clone(),
+            Failure::UnknownKey => UNKNOWN_KEY,
+            Failure::BadSignature => BAD_SIGNATURE,
+            Failure::Expired => EXPIRED,
+            Failure::NotYetValid => NOT_YET_VALID,
+            Failure::WrongAudience => WRONG_AUDIENCE,
+            Failure::WrongIssuer => WRONG_ISSUER,
+            Failure::MissingClaim("exp") => NO_EXP,
+            Failure::MissingClaim("aud") => NO_AUD,
+            Failure::MissingClaim(_) => NO_ISS,
+            Failure::UnreadableClaims => UNREADABLE_CLAIMS,
+        };
+        Rejection::invalid_token()
+            .with_description(description)
+            .into()
+    }
+
+    fn from_jwt(error: &jsonwebtoken::errors::Error) -> Failure {
+        match error.kind() {
+            ErrorKind::InvalidSignature
+            | ErrorKind::InvalidEcdsaKey
+            | ErrorKind::InvalidEddsaKey
+            | ErrorKind::InvalidRsaKey(_)
+            | ErrorKind::InvalidKeyFormat => Failure::BadSignature,
+            ErrorKind::ExpiredSignature => Failure::Expired,
+            ErrorKind::ImmatureSignature => Failure::NotYetValid,
+            ErrorKind::InvalidAudience => Failure::WrongAudience,
+            ErrorKind::InvalidIssuer => Failure::WrongIssuer,
+            ErrorKind::InvalidAlgorithm | ErrorKind::UnsupportedAlgorithm => {
+                Failure::AlgorithmNotAccepted
+            }
+            ErrorKind::MissingRequiredClaim(claim) => match claim.as_str() {
+                "exp" => Failure::MissingClaim("exp"),
+                "aud" => Failure::MissingClaim("aud"),
+                _ => Failure::MissingClaim("iss"),
+            },
+            _ => Failure::Undecodable,
+        }
+    }
+}
+
+impl From<KeyFailure> for Failure {
+    fn from(failure: KeyFailure) -> Failure {
+        match failure {
+            KeyFailure::Unknown => Failure::UnknownKey,
+            KeyFailure::WrongAlgorithm => Failure::AlgorithmNotAccepted,
+            KeyFailure::Unavailable(seconds) => Failure::Unavailable(seconds),
+        }
+    }
+}
+
+impl Verifier {
+    /// The fairing that reads the configuration when the rocket ignites,
+    /// loads the keys (waiting at most 3 s for an issuer) and manages the
+    /// verifier. A bad value stops the launch with one line naming the key.
+    pub fn fairing() -> impl Fairing {
+        AdHoc::try_on_ignite("rocket_bearer::Verifier", |rocket| async move {
+            match Verifier::from_figment(rocket.figment()).await {
+                Ok(verifier) => Ok(rocket.manage(verifier)),
+                Err(error) => {
+                    rocket::error!("rocket_bearer: invalid configuration: {error}");
+                    Err(rocket)
+                }
+            }
+        })
+    }
+
+    /// A verifier configured from `figment`, for an app that builds it
+    /// itself (the keys are loaded as by [`fairing`](Verifier::fairing)).
+    pub async fn from_figment(figment: &Figment) -> Result<Verifier, ConfigError> {
+        // Whatever other crates enable, the keys are checked with aws-lc.
+        jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER
+            .install_default()
+            .ok();
+        let settings = Settings::from_figment(figment)?;
+        let keys = match &settings.keys {
+            KeySource::Secret(secret) => {
+                Keys::Static(KeySet::from_secret(secret).ok_or_else(|| {
+                    ConfigError::new("bearer_hmac_secret", "cannot be used as a key")
+                })?)
+            }
+            KeySource::JwksFile(path) => {
+                let text = std::fs::read(path).map_err(|error| {
+                    ConfigError::new(
+                        "bearer_jwks_file",
+                        format!("cannot read {}: {error}", path.display()),
+                    )
+                })?;
+                let jwks: JwkSet = serde_json::from_slice(&text).map_err(|error| {
+                    ConfigError::new(
+                        "bearer_jwks_file",
+                        format!("{} is not a JWKS document: {error}", path.display()),
+                    )
+                })?;
+                let set = KeySet::from_jwks(&jwks);
+                if set.is_empty() {
+                    return Err(ConfigError::new(
+                        "bearer_jwks_file",
+                        format!("{} has no key this verifier can use", path.display()),
+                    ));
+                }
+                Keys::Static(set)
+            }
+            KeySource::Issuer => {
+                let issuer = settings.issuer.clone().unwrap_or_default();
+                let remote = Remote::new(issuer.clone())
+                    .map_err(|error| ConfigError::new("bearer_issuer", error))?;
+                match timeout(LAUNCH_WAIT, remote.load()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => rocket::warn!(
+                        "rocket_bearer: keys of {issuer} not loaded at launch ({error}); tokens get 503 until the issuer answers"
+                    ),
+                    Err(_) => rocket::warn!(
+                        "rocket_bearer: keys of {issuer} not loaded within {}s; tokens get 503 until the issuer answers",
+                        LAUNCH_WAIT.as_secs()
+                    ),
+                }
+                Keys::Issuer(Box::new(remote))
+            }
+        };
+        Ok(Verifier::new(settings, keys))
+    }
+
+    fn new(settings: Settings, keys: Keys) -> Verifier {
+        let validations = settings
+            .algorithms
+            .iter()
+            .map(|&algorithm| {
+                let mut validation = Validation::new(algorithm);
+                validation.leeway = settings.leeway;
+                validation.validate_nbf = true;
+                validation.set_audience(&[&settings.audience]);
+                let mut required: HashSet<String> = ["exp", "aud"].map(str::to_owned).into();
+                if let Some(issuer) = &settings.issuer {
+                    validation.set_issuer(&[issuer]);
+                    required.insert("iss".to_owned());
+                }
+                validation.required_spec_claims = required;
+                (algorithm, validation)
+            })
+            .collect();
+        let names: Vec<String> = settings
+            .algorithms
+            .iter()
+            .map(|a| format!("{a:?}"))
+            .collect();
+        let not_accepted = Description::new(format!(
+            "the token is not signed with {}",
+            names.join(" or ")
+        ))
+        .unwrap_or(UNDECODABLE);
+        Verifier {
+            keys,
+            validations,
+            accept_plain_jwt: settings.accept_plain_jwt,
+            issuer: settings.issuer,
+            audience: settings.audience,
+            not_accepted,
+            verified: VerifiedTokens::new(),
+        }
+    }
+
+    /// Whether keys are loaded, for the app's readiness: `false` while an
+    /// issuer has not answered yet.
+    pub fn keys_loaded(&self) -> bool {
+        self.keys.loaded()
+    }
+
+    /// The claims of `token` once verified, or the reason it is refused:
+    /// what [`AccessToken`] does after reading the token, for a guard of
+    /// your own.
+    pub async fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<Claims<C>, Rejection> {
+        let claims = self
+            .verified_claims(token)
+            .await
+            .map_err(|failure| failure.rejection(&self.not_accepted))?;
+        Claims::deserialize(&*claims)
+            .map_err(|_| Failure::UnreadableClaims.rejection(&self.not_accepted))
+    }
+
+    async fn verified_claims(&self, token: &str) -> Result<Arc<Value>, Failure> {
+        let now = jsonwebtoken::get_current_timestamp();
+        let generation = self.keys.generation();
+        if let Some(claims) = self.verified.get(token, generation, now) {
+            return Ok(claims);
+        }
+        let header = read_header(token)?;
+        if !self.accept_plain_jwt && !is_access_token_type(header.typ.as_deref()) {
+            return Err(Failure::NotAccessToken);
+        }
+        let (algorithm, validation) = header
+            .alg
+            .parse::<Algorithm>()
+            .ok()
+            .and_then(|algorithm| self.validations.iter().find(|(a, _)| *a == algorithm))
+            .ok_or(Failure::AlgorithmNotAccepted)?;
+        let key = self.keys.find(header.kid.as_deref(), *algorithm).await?;
+        let data = jsonwebtoken::decode::<Value>(token, &key.decoding, validation)
+            .map_err(|error| Failure::from_jwt(&error))?;
+        let exp = data.claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
+        let claims = Arc::new(data.claims);
+        // Under the generation the key came from: a set that changed since
+        // empties the cache at the next lookup.
+        self.verified
+            .insert(token, generation, now, exp, Arc::clone(&claims));
+        Ok(claims)
+    }
+}
+
+/// The JOSE header, read without trusting it: three parts, the first
+/// base64url JSON naming `alg`, and no `crit`.
+fn read_header(token: &str) -> Result<Header, Failure> {
+    let mut parts = token.split('.');
+    let (Some(header), Some(_), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Failure::Undecodable);
+    };
+    let json = URL_SAFE_NO_PAD
+        .decode(header)
+        .map_err(|_| Failure::Undecodable)?;
+    let header: Header = serde_json::from_slice(&json).map_err(|_| Failure::Undecodable)?;
+    match header.crit {
+        Some(_) => Err(Failure::Undecodable),
+        None => Ok(header),
+    }
+}
+
+/// `at+jwt`, or its full media type, in any letter case (RFC 9068 §2.1,
+/// RFC 7515 §4.1.9).
+fn is_access_token_type(typ: Option<&str>) -> bool {
+    typ.is_some_and(|typ| {
+        typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Failure, is_access_token_type, read_header};
+
+    #[test]
+    fn the_header_is_read_before_any_key_and_crit_is_refused() {
+        // {"alg":"none"}, {"alg":"ES256","crit":["b64"]}
+        let none = "eyJhbGciOiJub25lIn0.e30.";
+        assert_eq!(
+            read_header(none).map(|h| h.alg).ok().as_deref(),
+            Some("none")
+        );
+        let crit = "eyJhbGciOiJFUzI1NiIsImNyaXQiOlsiYjY0Il19.e30.c2ln";
+        assert_eq!(read_header(crit).err(), Some(Failure::Undecodable));
+        for garbage in ["", "a.b", "a.b.c.d", "!!!.e30.c2ln"] {
+            assert_eq!(
+                read_header(garbage).err(),
+                Some(Failure::Undecodable),
+                "{garbage}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_access_token_is_typed_at_jwt_in_either_form() {
+        for typ in ["at+jwt", "AT+JWT", "application/at+jwt"] {
+            assert!(is_access_token_type(Some(typ)));
+        }
+        for typ in [None, Some("JWT"), Some("jwt"), Some("at+jwt2")] {
+            assert!(!is_access_token_type(typ));
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! The test authorization server: panva's oidc-provider, run by `node` from
+//! tests/issuer/ (its README.md says what it serves), on a loopback port of
+//! its own for one test, and killed when the test drops it.
+//!
+//! ```ignore
+//! let issuer = Issuer::start().await;
+//! let token = issuer.token(OAuthClient::Reader, "read", "http://127.0.0.1:8000/").await;
+//! let kid = issuer.rotate(false).await;
+//! ```
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+use tempfile::TempDir;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::time::timeout;
+
+/// The one line a test run without the issuer fails with; also the
+/// `#[ignore]` reason of the tests that need it.
+pub const NEEDS_ISSUER: &str = "needs oidc-provider: npm ci --prefix rocket-bearer/tests/issuer";
+
+/// The line when `node` itself is missing.
+const NEEDS_NODE: &str = "needs node (Node.js 20 or later) and oidc-provider: npm ci --prefix rocket-bearer/tests/issuer";
+
+/// Starting takes 0.3-0.6 s on a busy 2-core machine; CI gets much more.
+const STARTUP: Duration = Duration::from_secs(20);
+
+/// The issuer exits at once when its stdin closes; this bounds a stuck one.
+const SHUTDOWN: Duration = Duration::from_secs(10);
+
+/// The clients registered at the issuer, each allowed the scopes named.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OAuthClient {
+    /// `reader`: scope `read`.
+    Reader,
+    /// `admin`: scopes `read admin`.
+    Admin,
+    /// `short-lived`: scopes `read admin`, and its tokens expire one second
+    /// after they are issued.
+    ShortLived,
+}
+
+impl OAuthClient {
+    /// Its client_id and client_secret (tests/issuer/issuer.mjs).
+    fn credentials(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Reader => ("reader", "reader-secret"),
+            Self::Admin => ("admin", "admin-secret"),
+            Self::ShortLived => ("short-lived", "short-lived-secret"),
+        }
+    }
+}
+
+/// A running test authorization server.
+pub struct Issuer {
+    /// Dropped first: killing the process before its state dir goes.
+    process: Option<Process>,
+    url: String,
+    http: reqwest::Client,
+    /// Its keys (keys.json), kept across restarts, and its stderr (issuer.log).
+    state: TempDir,
+}
+
+struct Process {
+    child: Child,
+    /// Held open: the issuer (run with --exit-with-stdin) exits when it
+    /// closes, also when the test process dies without dropping anything.
+    stdin: ChildStdin,
+}
+
+impl Issuer {
+    /// Starts an issuer on a free loopback port with a fresh key; panics
+    /// with [`NEEDS_ISSUER`] when node or the node_modules are missing.
+    pub async fn start() -> Issuer {
+        let state = tempfile::tempdir().expect("a temporary directory for the issuer's keys");
+        let (process, url) = spawn(state.path(), 0).await;
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("an HTTP client");
+        Issuer {
+            process: Some(process),
+            url,
+            http,
+            state,
+        }
+    }
+
+    /// The issuer identifier (`http://127.0.0.1:PORT`, no trailing slash),
+    /// what a resource server is configured with and what its tokens' `iss`
+    /// is.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Another issuer served by the same process with the same keys: its
+    /// tokens carry a `kid` the main issuer publishes, but another `iss`.
+    pub fn other_issuer_url(&self) -> String {
+        format!("{}/other", self.url)
+    }
+
+    /// An access token by the client credentials grant (RFC 6749 §4.4) for
+    /// `resource` (RFC 8707): an ES256 `at+jwt` (RFC 9068) whose `aud` is
+    /// `resource` and whose `scope` is `scope` (no `scope` claim if empty).
+    /// Panics if the issuer refuses, e.g. a scope the client is not allowed.
+    pub async fn token(&self, client: OAuthClient, scope: &str, resource: &str) -> String {
+        self.token_from(&self.url, client, scope, resource).await
+    }
+
+    /// The same as [`Issuer::token`], from [`Issuer::other_issuer_url`].
+    pub async fn other_issuer_token(
+        &self,
+        client: OAuthClient,
+        scope: &str,
+        resource: &str,
+    ) -> String {
+        self.token_from(&self.other_issuer_url(), client, scope, resource)
+            .await
+    }
+
+    async fn token_from(
+        &self,
+        issuer: &str,
+        client: OAuthClient,
+        scope: &str,
+        resource: &str,
+    ) -> String {
+        let (id, secret) = client.credentials();
+        let mut form = vec![("grant_type", "client_credentials"), ("resource", resource)];
+        if !scope.is_empty() {
+            form.push(("scope", scope));
+        }
+        let response = self
+            .http
+            .post(format!("{issuer}/token"))
+            .basic_auth(id, Some(secret))
+            .form(&form)
+            .send()
+            .await
+            .expect("the issuer answers a token request");
+        let status = response.status();
+        let body: Value = response.json().await.expect("a token response is JSON");
+        assert!(
+            status.is_success(),
+            "the issuer refused {id} a token: {status} {body}"
+        );
+        body["access_token"]
+            .as_str()
+            .expect("a token response has an access_token")
+            .to_owned()
+    }
+
+    /// Rotates the signing key while the issuer runs: a new ES256 key with
+    /// a new `kid` signs from now on, and is published beside the old ones;
+    /// with `retire_old`, the new key is then the only one published.
+    /// Returns the new `kid`.
+    pub async fn rotate(&self, retire_old: bool) -> String {
+        let rotated = self.control("rotate").await;
+        if retire_old {
+            self.control("retire").await;
+        }
+        rotated["signing"]
+            .as_str()
+            .expect("the rotation names the new kid")
+            .to_owned()
+    }
+
+    /// How many times the jwks_uri (of either issuer) has been fetched since
+    /// the process started.
+    pub async fn jwks_fetches(&self) -> u64 {
+        let url = format!("{}/_test/jwks-fetches", self.url);
+        let response = self.http.get(url).send().await.expect("the issuer answers");
+        let body: Value = response.json().await.expect("the count is JSON");
+        body["jwks_fetches"].as_u64().expect("a count")
+    }
+
+    async fn control(&self, action: &str) -> Value {
+        let url = format!("{}/_test/{action}", self.url);
+        let response = self
+            .http
+            .post(url)
+            .send()
+            .await
+            .expect("the issuer answers");
+        assert!(response.status().is_success(), "/_test/{action} failed");
+        response.json().await.expect("a test control answers JSON")
+    }
+
+    /// Stops the issuer and waits until it has exited: its port refuses
+    /// connections until [`Issuer::restart`].
+    pub async fn stop(&mut self) {
+        let Some(Process { mut child, stdin }) = self.process.take() else {
+            return;
+        };
+        drop(stdin);
+        if timeout(SHUTDOWN, child.wait()).await.is_err() {
+            child.kill().await.expect("the issuer is killed");
+        }
+    }
+
+    /// Starts the issuer again on the same port with the same keys (and the
+    /// jwks fetch count back at zero), stopping it first if it runs.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let port = self
+            .url
+            .rsplit(':')
+            .next()
+            .and_then(|port| port.parse().ok())
+            .expect("the issuer's URL ends with its port");
+        let (process, url) = spawn(self.state.path(), port).await;
+        assert_eq!(url, self.url, "the issuer restarts on its port");
+        self.process = Some(process);
+    }
+}
+
+/// Runs issuer.mjs and waits for its ready line, `listening URL`.
+async fn spawn(state: &Path, port: u16) -> (Process, String) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/issuer");
+    assert!(
+        dir.join("node_modules/oidc-provider/package.json")
+            .is_file(),
+        "{NEEDS_ISSUER}"
+    );
+    let log = state.join("issuer.log");
+    let stderr = File::create(&log).expect("the issuer's log file opens");
+    let mut child = Command::new("node")
+        .arg(dir.join("issuer.mjs"))
+        .args(["--port", &port.to_string(), "--exit-with-stdin", "--state"])
+        .arg(state)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|error| match error.kind() {
+            std::io::ErrorKind::NotFound => panic!("{NEEDS_NODE}"),
+            _ => panic!("node does not run: {error}"),
+        });
+    let stdout = child.stdout.take().expect("the issuer's stdout is piped");
+    let stdin = child.stdin.take().expect("the issuer's stdin is piped");
+    let line = timeout(STARTUP, BufReader::new(stdout).lines().next_line()).await;
+    let url = match line {
+        Ok(Ok(Some(line))) => line.strip_prefix("listening ").map(str::to_owned),
+        Err(_) => {
+            child.kill().await.expect("the issuer is killed");
+            panic!("the issuer was not ready in {STARTUP:?}: {}", failure(&log));
+        }
+        Ok(_) => None,
+    };
+    let url = url.unwrap_or_else(|| panic!("the issuer did not start: {}", failure(&log)));
+    (Process { child, stdin }, url)
+}
+
+/// What the issuer wrote to stderr that says why it failed: node's error
+/// line, or else its last line.
+fn failure(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let mut lines = text.lines().filter(|line| !line.trim().is_empty());
+    // Node's report of an uncaught error: `TypeError: message`.
+    let error = text.lines().find(|line| {
+        line.split_once(": ")
+            .is_some_and(|(name, _)| name.ends_with("Error") && !name.contains(' '))
+    });
+    error
+        .or_else(|| lines.next_back())
+        .unwrap_or("nothing on stderr")
+        .to_owned()
+}
