@@ -10,9 +10,9 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use crate::curl::curl_path;
-use crate::metrics::scrape;
+use crate::scrape::scrape;
 use crate::server::{
-    Answer, BINARY, INVALID_TOKEN, NO_CREDENTIALS, PATIENCE, Server, Stdout, connect, program,
+    Answer, INVALID_TOKEN, NO_CREDENTIALS, PATIENCE, Server, Stdout, binary, connect, program,
     request, send_raw, signal, start_unread, wait_until,
 };
 
@@ -251,7 +251,7 @@ fn under_load_every_request_has_its_line_when_stdout_keeps_up() {
 /// collector reads, and SIGTERM still stops the server.
 #[test]
 fn a_full_stdout_drops_lines_only_behind_a_full_pipe_without_stopping_requests_or_signals() {
-    let (child, address, stdout) = start_unread(BINARY, "debug", &[], Stdout::Unread);
+    let (child, address, stdout) = start_unread(binary(), "debug", &[], Stdout::Unread);
     let stdout = stdout.expect("stdout stays open");
     // Long paths make long lines: the 64 KiB pipe and the 4 MiB queue fill
     // after about 540 of them.
