@@ -2,9 +2,11 @@
 //! keeps it (Rocket sets its own logger only when none is set).
 //!
 //! Every line goes to stdout through one bounded queue and a thread of its
-//! own: a request or a signal never waits for stdout. When the queue is full
-//! (stdout blocked) or stdout is closed (`| head -1`), the line is dropped
-//! and counted ([`dropped_lines`], exported as a metric), never a panic.
+//! own: a request or a signal never waits for stdout. The thread writes as
+//! fast as stdout takes lines, so the queue fills only when stdout cannot
+//! keep up. When it is full (stdout blocked or too slow) or stdout is closed
+//! (`| head -1`), the line is dropped and counted ([`dropped_lines`],
+//! exported as a metric), never a panic.
 //! `tracing-appender`'s non-blocking writer does most of this, but counts no
 //! failed write and, at exit with a full queue, prints with `println!`,
 //! which blocks on a full stdout or panics on a closed one.
@@ -166,10 +168,12 @@ fn queue(line: Vec<u8>) {
 /// Bytes the log thread writes at once at most, when lines wait.
 const BATCH: usize = 64 * 1024;
 
-/// How long the log thread rests after each write, so that under load it
-/// writes the lines of this long in one batch instead of being woken for
-/// each: a line waits this long at most. Measured (BENCHMARKS.md): a wake-up
-/// per line doubled the CPU per request.
+/// How long the log thread rests once it has written every waiting line,
+/// so that under load it writes the lines of this long in one batch instead
+/// of being woken for each: a line waits this long at most. Measured
+/// (BENCHMARKS.md): a wake-up per line doubled the CPU per request. It
+/// never rests while lines wait: then only stdout sets the pace, and lines
+/// are dropped only when stdout cannot take them as fast as they come.
 const REST: Duration = Duration::from_millis(10);
 
 /// The log thread: writes the waiting lines to stdout, a batch at a time,
@@ -193,6 +197,9 @@ fn write_lines(receiver: Receiver<Message>) {
     while let Ok(first) = receiver.recv() {
         let mut lines = 0;
         let mut next = Some(first);
+        // Whether the queue was found empty: otherwise the batch is full
+        // and more lines may wait.
+        let mut emptied = false;
         while let Some(message) = next.take() {
             match message {
                 Message::Line(line) => {
@@ -204,6 +211,7 @@ fn write_lines(receiver: Receiver<Message>) {
             }
             if batch.len() < BATCH {
                 next = receiver.try_recv().ok();
+                emptied = next.is_none();
             }
         }
         if !batch.is_empty() && stdout.write_all(&batch).is_err() {
@@ -213,7 +221,9 @@ fn write_lines(receiver: Receiver<Message>) {
         for done in flushed.drain(..) {
             let _ = done.send(());
         }
-        std::thread::sleep(REST);
+        if emptied {
+            std::thread::sleep(REST);
+        }
     }
 }
 

@@ -17,7 +17,9 @@ every path with the 401, so it takes part in the 401 flood only.
 Per server, flood and concurrency it prints the median over rounds of:
 requests/s, p50 and p99 latency, CPU time per request (utime+stime of the
 server from /proc/PID/stat, before and after the measurement), RSS after the
-load, bytes per response, and the time from spawn to the first 401; then the
+load, bytes per response, the time from spawn to the first 401, and the
+share of requests whose log line the service dropped (its
+unauthorized_log_lines_dropped_total before and after, from /metrics); then the
 ratios of the service to the baseline and to Go, and of its 404 to its 401.
 
 With --count N it runs no wrk: for each build of the service and each flood
@@ -204,9 +206,13 @@ def run_server(name, command, env, floods, wrk_command, options, samples):
             for connections in options.connections:
                 load = wrk_command + ["-t1", f"-c{connections}", "--latency", url]
                 run_wrk(load, options.warmup)
+                dropped_before = dropped_lines(port, env)
                 before = cpu_seconds(process.pid)
                 result = run_wrk(load, options.duration)
                 cpu = cpu_seconds(process.pid) - before
+                dropped = dropped_lines(port, env)
+                if dropped is not None and dropped_before is not None:
+                    dropped = (dropped - dropped_before) / result["requests"] * 100
                 figures = {
                     "requests/s": result["requests"] / result["seconds"],
                     "p50 ms": result["p50"],
@@ -215,11 +221,25 @@ def run_server(name, command, env, floods, wrk_command, options, samples):
                     "RSS MiB": rss_bytes(process.pid) / 2**20,
                     "bytes/resp": len(response),
                     "start ms": startup * 1e3,
+                    "dropped %": dropped,
                 }
                 samples.setdefault((name, flood, connections), []).append(figures)
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def dropped_lines(port, env):
+    """The service's count of log lines dropped so far, from /metrics (a
+    line the benchmark does not write to stdout is no cost measured); None
+    for the peers and for builds without that metric."""
+    if not env:
+        return None
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        body = read_response(conn).decode()
+    found = re.search(r"^unauthorized_log_lines_dropped_total (\S+)$", body, re.M)
+    return float(found.group(1)) if found else None
 
 
 def exchange(conn, path, status):
@@ -429,10 +449,9 @@ def free_port():
 
 def report(names, options, samples):
     columns = ["requests/s", "p50 ms", "p99 ms", "CPU µs/req", "RSS MiB",
-               "bytes/resp", "start ms"]
+               "bytes/resp", "start ms", "dropped %"]
     medians = {
-        key: {column: statistics.median(s[column] for s in rounds)
-              for column in columns}
+        key: {column: median(s[column] for s in rounds) for column in columns}
         for key, rounds in samples.items()
     }
     print()
@@ -479,7 +498,18 @@ def report(names, options, samples):
                 print(f"| {name} | {count} | {cells} |")
 
 
+def median(values):
+    """The median, or None where there is no figure (a peer's dropped
+    lines)."""
+    values = [value for value in values if value is not None]
+    return statistics.median(values) if values else None
+
+
 def number(value):
+    if value is None:
+        return "—"
+    if value == 0:
+        return "0"
     if value >= 100:
         return f"{value:,.0f}"
     return f"{value:.3g}" if value < 10 else f"{value:.1f}"

@@ -1,6 +1,8 @@
 //! The service through Rocket's local `Client`: the very rocket that `main`
 //! serves, without a socket.
 
+#[path = "../shared/accept.rs"]
+mod accept;
 mod config;
 mod errors;
 mod example;

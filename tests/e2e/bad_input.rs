@@ -3,6 +3,10 @@
 
 use std::io::{ErrorKind, Read, Write};
 
+use proptest::prelude::Strategy;
+use proptest::test_runner::{Config, TestRunner};
+
+use crate::accept::{accept, prefers_problem};
 use crate::server::{Answer, NO_CREDENTIALS, Server};
 
 /// After a bad request, the server still answers `/example` as ever.
@@ -124,4 +128,65 @@ fn an_unknown_method_is_a_json_400_without_shield_headers() {
     assert_eq!(answer.header("vary"), Some("Accept"));
     assert_eq!(answer.body, problem);
     assert_still_serving(&server);
+}
+
+/// The nine methods Rocket knows, as it spells them: any other token, in
+/// any case, is a method it does not know.
+const KNOWN: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "CONNECT", "PATCH",
+];
+
+/// Whatever the method Rocket does not know, the path and the `Accept`
+/// headers (from the model in `tests/shared/accept.rs`), over the wire: the
+/// contract's 400, its body the one the contract's q-value rule gives, with
+/// `Vary: Accept` and no challenge. 256 cases, each on a new connection.
+#[test]
+fn every_unknown_method_gets_the_json_400_its_accept_calls_for() {
+    let server = Server::start("release", &[]);
+    // RFC 9110 §9.1: a method is a token.
+    let method = proptest::string::string_regex("[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]{0,11}")
+        .expect("a valid pattern")
+        .prop_filter("a method Rocket knows", |method| {
+            !KNOWN.contains(&method.as_str())
+        });
+    let path = proptest::string::string_regex("/[a-z0-9/._~-]{0,20}").expect("a valid pattern");
+    let strategy = (method, path, proptest::option::of(accept()));
+    let mut runner = TestRunner::new(Config {
+        cases: 256,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let result = runner.run(&strategy, |(method, path, accept)| {
+        let headers: Vec<String> = accept
+            .iter()
+            .flat_map(|accept| &accept.values)
+            .map(|value| format!("Accept: {value}"))
+            .collect();
+        let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+        let answer = server.exchange(&method, &path, &headers);
+        let (content_type, body) = if prefers_problem(&accept) {
+            (
+                "application/problem+json",
+                r#"{"type":"about:blank","title":"Bad Request","status":400}"#,
+            )
+        } else {
+            ("application/json", r#"{"message":"Bad Request"}"#)
+        };
+        let request = format!("{method} {path} {accept:?}");
+        assert_eq!(answer.status_line, "HTTP/1.1 400 Bad Request", "{request}");
+        assert_eq!(
+            answer.header("content-type"),
+            Some(content_type),
+            "{request}"
+        );
+        let length = body.len().to_string();
+        assert_eq!(answer.header("content-length"), Some(length.as_str()));
+        assert_eq!(answer.header("vary"), Some("Accept"), "{request}");
+        assert_eq!(answer.header("www-authenticate"), None, "{request}");
+        assert_eq!(answer.body, body, "{request}");
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 use crate::curl::curl_raw;
-use crate::server::{BINARY, PATIENCE, Server, command};
+use crate::server::{PATIENCE, Server, binary, command};
 
 const NEEDS_HTTPLINT: &str =
     r#"needs httplint: run tools/python-venv, then export PATH="$PWD/.venv/bin:$PATH""#;
@@ -117,7 +117,7 @@ fn httplint_finds_nothing_to_warn_about_on_the_page_its_files_or_a_304() {
 /// One that is still running after [`PATIENCE`] (it started) is killed, and
 /// the test fails.
 fn exit_of(vars: &[(&str, &str)]) -> (Option<i32>, String) {
-    let mut child = command(BINARY, vars)
+    let mut child = command(binary(), vars)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -2,9 +2,9 @@
 //! the proxy, nginx's own errors as JSON, slow clients, the per-client limit,
 //! and an instance that dies or drains under load; and the production
 //! files: the port 80 for ACME, and the systemd unit, checked by
-//! `systemd-analyze verify`. All but the renderer's own test are ignored by
-//! a plain `cargo test`; asked to run without their tool, each fails with
-//! the install line.
+//! `systemd-analyze verify`. Each is ignored unless asked for; asked to run
+//! without its tool, each fails with the install line. The renderer's own
+//! test, which needs only bash, is `tests/e2e/render.rs`, at the root.
 
 use std::io::{BufReader, Write};
 use std::net::Ipv4Addr;
@@ -24,13 +24,13 @@ use crate::proxy::{
     read_to_close, run, spawn_nginx, stop, through_nginx,
 };
 use crate::server::{
-    Answer, BINARY, Body, INVALID_TOKEN, NO_CREDENTIALS, UNAUTHORIZED, UNAUTHORIZED_PROBLEM,
+    Answer, Body, INVALID_TOKEN, NO_CREDENTIALS, UNAUTHORIZED, UNAUTHORIZED_PROBLEM, binary,
     free_port, retry_while_port_taken, wait_for_listener, wait_until,
 };
 
 /// The port-80 server for ACME's HTTP-01 challenge, as deploy/README.md
 /// installs it.
-const ACME_HTTP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/acme-http.conf");
+const ACME_HTTP: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/acme-http.conf");
 
 /// Checks that `answer` is one of nginx's own errors: `status_line`, and
 /// JSON of the contract's shape whose message is the one the service
@@ -49,63 +49,6 @@ fn assert_nginx_error(answer: Answer, status_line: &str) {
     ];
     assert_eq!(answer.sorted_headers(), expected, "{answer:#?}");
     assert_eq!(answer.body, body, "{answer:#?}");
-}
-
-/// A bad option stops the renderer with one line and exit 2, before it
-/// prints anything: never half a configuration.
-#[test]
-fn render_nginx_refuses_a_bad_option_with_one_line() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let pem = dir.path().join("x.pem");
-    std::fs::write(&pem, "").expect("a file");
-    let pem = pem.to_str().expect("a UTF-8 path");
-    let files = ["--cert", pem, "--key", pem];
-    let cases: [(&[&str], &str); 10] = [
-        (&["--bogus"], "unknown option --bogus (see --help)"),
-        (
-            &[&files[..], &["--max-body", "1g", "h:1"]].concat(),
-            "--max-body: '1g' is not a size of at least 1 such as 64k or 1m",
-        ),
-        (&[], "--cert is missing (see --help)"),
-        (
-            &["--cert", "/nowhere", "--key", pem, "127.0.0.1:8001"],
-            "--cert: no such file: /nowhere",
-        ),
-        (
-            &[&files[..], &[]].concat(),
-            "no instance given: name one or more HOST:PORT (see --help)",
-        ),
-        (
-            &[&files[..], &["127.0.0.1"]].concat(),
-            "instance '127.0.0.1' is not HOST:PORT with a port from 1 to 65535",
-        ),
-        (
-            &[&files[..], &["a;b:1"]].concat(),
-            "instance 'a;b:1' is not HOST:PORT with a port from 1 to 65535",
-        ),
-        (
-            &[&files[..], &["--listen", "0", "h:1"]].concat(),
-            "--listen: '0' is not [ADDR:]PORT with a port from 1 to 65535",
-        ),
-        (
-            &[&files[..], &["--per-client", "0", "h:1"]].concat(),
-            "--per-client: '0' is not a whole number of at least 1",
-        ),
-        (
-            &[&files[..], &["--body-timeout", "ten", "h:1"]].concat(),
-            "--body-timeout: 'ten' is not a time such as 500ms, 10s or 2m",
-        ),
-    ];
-    for (args, line) in cases {
-        let output = Command::new(RENDER)
-            .args(args)
-            .output()
-            .expect("bash runs it");
-        assert_eq!(output.status.code(), Some(2), "{args:?}");
-        assert_eq!(output.stdout, b"", "{args:?}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(stderr, format!("render-nginx: {line}\n"), "{args:?}");
-    }
 }
 
 /// Without `--standalone`, the output goes into the `http` block of an
@@ -273,9 +216,9 @@ fn the_systemd_unit_passes_systemd_analyze_verify_where_the_readme_installs_it()
     std::fs::create_dir_all(&units).expect("/etc/systemd/system");
     std::fs::create_dir_all(&release).expect("/opt/unauthorized/v1");
     std::fs::create_dir_all(root.join("usr/lib/systemd")).expect("/usr/lib/systemd");
-    let unit = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/unauthorized@.service");
+    let unit = Path::new(crate::ROOT).join("deploy/unauthorized@.service");
     std::fs::copy(&unit, units.join("unauthorized@.service")).expect("the unit is copied");
-    std::fs::copy(BINARY, release.join("unauthorized")).expect("the binary is copied");
+    std::fs::copy(binary(), release.join("unauthorized")).expect("the binary is copied");
     std::os::unix::fs::symlink("v1", root.join("opt/unauthorized/current")).expect("a link");
     run(Command::new("cp")
         .arg("-a")

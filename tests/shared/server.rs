@@ -1,13 +1,65 @@
-//! The one harness of the end-to-end tests: the compiled binary, started on
-//! an ephemeral loopback port and stopped by its own handle when dropped.
+//! The one harness of the end-to-end tests, `tests/e2e` and
+//! `e2e-tools/tests/tools`: the compiled binary, started on an ephemeral
+//! loopback port in the project's root (`crate::ROOT`, where `Rocket.toml`
+//! and `static/` are) and stopped by its own handle when dropped.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Mutex, mpsc};
+use std::sync::{Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
-pub const BINARY: &str = env!("CARGO_BIN_EXE_unauthorized");
+/// The service's binary. Cargo builds it for the tests of its own package
+/// (`tests/e2e`) and names it to them; the tests in `e2e-tools/`, another
+/// package, have cargo build it the first time they ask (see [`build`]), so
+/// that they never run a stale build.
+pub fn binary() -> &'static str {
+    if let Some(binary) = option_env!("CARGO_BIN_EXE_unauthorized") {
+        return binary;
+    }
+    static BUILT: OnceLock<String> = OnceLock::new();
+    BUILT.get_or_init(build)
+}
+
+/// `cargo build --bin unauthorized` for the profile and into the target
+/// directory of the running test (`<target>/<profile>/deps/<test>`), with
+/// the cargo that runs the tests: the path of the binary it built.
+fn build() -> String {
+    let test = std::env::current_exe().expect("the test's own path");
+    let profile_dir = test
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test runs from <target>/<profile>/deps");
+    let target = profile_dir.parent().expect("a target directory");
+    let profile = match profile_dir.file_name().and_then(OsStr::to_str) {
+        Some("debug") => "dev",
+        Some(profile) => profile,
+        None => panic!("no profile in {}", test.display()),
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--package",
+            "unauthorized",
+            "--bin",
+            "unauthorized",
+        ])
+        .args(["--profile", profile, "--target-dir"])
+        .arg(target)
+        .arg("--manifest-path")
+        .arg(Path::new(crate::ROOT).join("Cargo.toml"))
+        .status()
+        .expect("cargo runs");
+    assert!(
+        status.success(),
+        "cargo could not build the service: {status}"
+    );
+    let binary = profile_dir.join("unauthorized");
+    binary.to_str().expect("a UTF-8 path").to_owned()
+}
 
 /// How long any network step or wait may take before the test fails instead
 /// of hanging. Generous: an outcome is checked, never a timing.
@@ -24,16 +76,17 @@ pub const INVALID_TOKEN: &str = r#"Bearer realm="example", error="invalid_token"
 /// release build), else the test build (with `debug_assertions`, where
 /// Rocket's own logger would panic on a closed stdout).
 pub fn program() -> String {
-    std::env::var("UNAUTHORIZED_BINARY").unwrap_or_else(|_| BINARY.to_owned())
+    std::env::var("UNAUTHORIZED_BINARY").unwrap_or_else(|_| binary().to_owned())
 }
 
-/// The binary with an empty environment but for a loopback address, an
-/// ephemeral port, no drain before shutting down, and `vars`: the
-/// `ROCKET_*` variables of whoever runs the tests must not change what they
-/// prove.
+/// The binary in the project's root, with an empty environment but for a
+/// loopback address, an ephemeral port, no drain before shutting down, and
+/// `vars`: the `ROCKET_*` variables of whoever runs the tests must not
+/// change what they prove.
 pub fn command(program: &str, vars: &[(&str, &str)]) -> Command {
     let mut command = Command::new(program);
     command
+        .current_dir(crate::ROOT)
         .env_clear()
         .env("ROCKET_ADDRESS", "127.0.0.1")
         .env("ROCKET_PORT", "0")
@@ -45,7 +98,7 @@ pub fn command(program: &str, vars: &[(&str, &str)]) -> Command {
 
 /// Runs the binary with `vars` until it exits: its status code and stderr.
 pub fn run_to_exit(vars: &[(&str, &str)]) -> (Option<i32>, String) {
-    let output = command(BINARY, vars).output().expect("the binary runs");
+    let output = command(binary(), vars).output().expect("the binary runs");
     let stderr = String::from_utf8(output.stderr).expect("stderr is UTF-8");
     (output.status.code(), stderr)
 }
@@ -66,7 +119,7 @@ impl Server {
     /// Starts the binary in `profile` with `vars`, once it says where it
     /// listens.
     pub fn start(profile: &str, vars: &[(&str, &str)]) -> Server {
-        let mut command = command(BINARY, vars);
+        let mut command = command(binary(), vars);
         command.env("ROCKET_PROFILE", profile);
         Server::spawn(command)
     }
@@ -75,39 +128,20 @@ impl Server {
     /// util-linux's `prlimit`, which then becomes the binary.
     pub fn start_with_open_files(profile: &str, nofile: usize) -> Server {
         let mut command = command("prlimit", &[("ROCKET_PROFILE", profile)]);
-        command.arg(format!("--nofile={nofile}")).arg(BINARY);
+        command.arg(format!("--nofile={nofile}")).arg(binary());
         Server::spawn(command)
     }
 
-    /// Like [`Server::start`], but `program` (a build: [`program`], or a
-    /// copy of it), inside network namespace `netns`: `ip netns exec`
-    /// becomes the binary, so the server's process id is the binary's.
-    pub fn start_in_netns(
-        netns: &str,
-        program: &str,
-        profile: &str,
-        vars: &[(&str, &str)],
-    ) -> Server {
-        let mut command = command("ip", vars);
-        command
-            .env("ROCKET_PROFILE", profile)
-            .args(["netns", "exec", netns, program]);
-        Server::spawn(command)
-    }
-
-    fn spawn(command: Command) -> Server {
+    /// Runs `command`, made by [`command`] (or, through another program,
+    /// such as `prlimit` or `ip netns exec`, that becomes the binary), once
+    /// it says where it listens.
+    pub fn spawn(command: Command) -> Server {
         Server::try_spawn(command).unwrap_or_else(|failure| panic!("{failure}"))
     }
 
-    /// Like [`Server::start`], or what the binary printed when it exits
+    /// Like [`Server::spawn`], or what the binary printed when it exits
     /// before it listens.
-    pub fn try_start(profile: &str, vars: &[(&str, &str)]) -> Result<Server, String> {
-        let mut command = command(BINARY, vars);
-        command.env("ROCKET_PROFILE", profile);
-        Server::try_spawn(command)
-    }
-
-    fn try_spawn(mut command: Command) -> Result<Server, String> {
+    pub fn try_spawn(mut command: Command) -> Result<Server, String> {
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -213,6 +247,22 @@ impl Server {
         }
     }
 
+    /// Reads stdout like [`Server::stdout_until`], but keeps no line: for
+    /// floods of long lines, which a failure would otherwise print whole.
+    /// Fails with how many lines came when stdout closes or stays silent
+    /// for [`PATIENCE`] first.
+    pub fn skim_stdout_until(&self, mut done: impl FnMut(&str) -> bool) {
+        let stdout = self.stdout.lock().expect("no reader panicked");
+        let mut read = 0;
+        loop {
+            match stdout.recv_timeout(PATIENCE) {
+                Ok(line) if done(&line) => return,
+                Ok(_) => read += 1,
+                Err(e) => panic!("{e} after {read} lines"),
+            }
+        }
+    }
+
     /// Sends `signal` (`TERM`, `INT`, …): see [`signal`].
     pub fn signal(&self, signal: &str) {
         self::signal(self.pid(), signal);
@@ -261,17 +311,51 @@ pub enum Stdout {
     Unread,
 }
 
+/// A server started by [`start_unread`], killed when dropped, also when a
+/// test fails.
+pub struct Unread(Child);
+
+impl Unread {
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// Waits for the process to exit: its status code and stderr.
+    pub fn wait_for_exit(mut self) -> (Option<i32>, String) {
+        let mut status = None;
+        wait_until(
+            || {
+                status = self.0.try_wait().expect("the child can be waited for");
+                status.is_some()
+            },
+            || "the server did not exit".to_owned(),
+        );
+        let mut stderr = String::new();
+        if let Some(mut pipe) = self.0.stderr.take() {
+            pipe.read_to_string(&mut stderr).expect("stderr is UTF-8");
+        }
+        (status.and_then(|status| status.code()), stderr)
+    }
+}
+
+impl Drop for Unread {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts `program` (the binary, or another build of it) in `profile` with
 /// `vars` on a free port, its stdout `Closed` or `Unread`, and waits until
-/// it accepts connections, since it cannot say where it listens: the child,
-/// its address, and the stdout pipe while it must stay open. A port taken
-/// by another process in between is tried again with another.
+/// it accepts connections, since it cannot say where it listens: the
+/// server, its address, and the stdout pipe while it must stay open. A port
+/// taken by another process in between is tried again with another.
 pub fn start_unread(
     program: &str,
     profile: &str,
     vars: &[(&str, &str)],
     stdout: Stdout,
-) -> (Child, String, Option<std::process::ChildStdout>) {
+) -> (Unread, String, Option<std::process::ChildStdout>) {
     retry_while_port_taken("cannot listen on", || {
         let port = free_port().to_string();
         let mut child = command(program, vars)
@@ -291,7 +375,7 @@ pub fn start_unread(
         };
         let address = format!("127.0.0.1:{port}");
         match wait_for_listener(&mut child, &address) {
-            Ok(()) => Ok((child, address, pipe)),
+            Ok(()) => Ok((Unread(child), address, pipe)),
             Err(status) => {
                 let mut stderr = String::new();
                 if let Some(mut pipe) = child.stderr.take() {

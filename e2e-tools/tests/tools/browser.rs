@@ -1,8 +1,8 @@
 //! The page at `/` in headless Chromium from Debian's packages (`chromium`,
 //! `chromium-driver`), driven through a chromedriver that each test starts on
 //! a port of its own: what a person sees. Nothing is downloaded. The tests
-//! are ignored by a plain `cargo test`; asked to run without Chromium, they
-//! fail with the one line that says what to install.
+//! are ignored unless asked for; asked to run without Chromium, they fail
+//! with the one line that says what to install.
 
 use std::future::Future;
 use std::io::{BufRead, BufReader};

@@ -20,13 +20,13 @@ use socket2::{Domain, Socket, Type};
 use tempfile::TempDir;
 
 use crate::server::{
-    Answer, PATIENCE, Server, free_port, request, retry_while_port_taken, signal,
+    Answer, PATIENCE, Server, binary, command, free_port, request, retry_while_port_taken, signal,
     wait_for_listener, wait_until,
 };
 
 pub const NEEDS_NGINX: &str = "needs nginx: apt-get install nginx";
 const NEEDS_OPENSSL: &str = "needs openssl: apt-get install openssl";
-pub const RENDER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/render-nginx");
+pub const RENDER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/render-nginx");
 
 /// The renderer's options every test starts from: timeouts small enough
 /// that a test sees them fire, an instance out of rotation for a second.
@@ -186,7 +186,9 @@ impl Proxy {
             .1
             .to_owned();
         let server = retry_while_port_taken("Address already in use", || {
-            Server::try_start("release", &[("ROCKET_PORT", &port)])
+            let mut command = command(binary(), &[("ROCKET_PORT", &port)]);
+            command.env("ROCKET_PROFILE", "release");
+            Server::try_spawn(command)
         });
         self.instances[index] = Some(server);
     }

@@ -25,13 +25,26 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tempfile::TempDir;
 
-use crate::metrics::{MISSING, read_scrape};
 use crate::nginx::{retried, served_by};
 use crate::proxy::{
     TEST_SETTINGS, make_certificate, make_prefix, nginx_failed, nginx_program, reload, render, run,
     spawn_nginx, stop, through_nginx,
 };
-use crate::server::{Answer, NO_CREDENTIALS, PATIENCE, Server, program, signal, wait_until};
+use crate::scrape::{MISSING, read_scrape};
+use crate::server::{
+    Answer, NO_CREDENTIALS, PATIENCE, Server, command, program, signal, wait_until,
+};
+
+/// A server started from `program` (a build: [`program`], or a copy of
+/// it), inside network namespace `netns`: `ip netns exec` becomes the
+/// binary, so the server's process id is the binary's.
+fn start_in_netns(netns: &str, program: &str, profile: &str, vars: &[(&str, &str)]) -> Server {
+    let mut command = command("ip", vars);
+    command
+        .env("ROCKET_PROFILE", profile)
+        .args(["netns", "exec", netns, program]);
+    Server::spawn(command)
+}
 
 /// A host: the last part of its namespace's name, and its address.
 #[derive(Clone, Copy)]
@@ -129,12 +142,7 @@ fn a_proxy_and_two_instances_on_hosts_of_their_own_lose_no_request() {
         .iter()
         .map(|host| {
             let netns = network.netns(*host);
-            Some(Server::start_in_netns(
-                &netns,
-                &program(),
-                "release",
-                &vars(host),
-            ))
+            Some(start_in_netns(&netns, &program(), "release", &vars(host)))
         })
         .collect();
     let upstreams: Vec<String> = INSTANCES
@@ -285,7 +293,7 @@ fn a_proxy_and_two_instances_on_hosts_of_their_own_lose_no_request() {
         assert!(status.success() && stderr.is_empty(), "{status}: {stderr}");
         new_since[index] = front.access_log().len();
         let spawned_at = unix_time();
-        let new = Server::start_in_netns(&network.netns(*host), &new_build, "release", &vars(host));
+        let new = start_in_netns(&network.netns(*host), &new_build, "release", &vars(host));
         let listening = signalled.elapsed();
         let exe = std::fs::read_link(format!("/proc/{}/exe", new.pid())).expect("its binary");
         assert_eq!(exe.to_str(), Some(new_build.as_str()), "the new build runs");
