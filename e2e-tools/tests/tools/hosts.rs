@@ -25,7 +25,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tempfile::TempDir;
 
-use crate::nginx::{retried, served_by};
+use crate::nginx::{attempted_on, retried, served_by};
 use crate::proxy::{
     TEST_SETTINGS, make_certificate, make_prefix, nginx_failed, nginx_program, reload, render, run,
     spawn_nginx, stop, through_nginx,
@@ -330,16 +330,19 @@ fn a_proxy_and_two_instances_on_hosts_of_their_own_lose_no_request() {
     gets.assert_no_failure();
     posts.assert_no_failure();
     // Each new build's /metrics, from the monitoring host, counts exactly
-    // the requests the access log gives it.
+    // the requests the access log sent it: those it answered, and those it
+    // answered too late for nginx, which retried them on the other one (on
+    // a loaded machine a few do; the instance was never stopped while in
+    // nginx, so every attempt the log names reached it).
     for (index, host) in INSTANCES.iter().enumerate() {
         let counted = read_scrape(network.get(MONITORING, host, "/metrics")).value(MISSING);
         wait_until(
             || {
-                let served = front.access_log()[new_since[index]..]
+                let sent = front.access_log()[new_since[index]..]
                     .lines()
-                    .filter(|line| served_by(line) == Some(&upstreams[index]))
+                    .filter(|line| attempted_on(line).any(|upstream| upstream == upstreams[index]))
                     .count();
-                served as f64 == counted
+                sent as f64 == counted
             },
             || {
                 format!(

@@ -693,6 +693,16 @@ pub fn served_by(line: &str) -> Option<&str> {
     upstreams.rsplit(", ").next()
 }
 
+/// Every instance nginx sent the request of access-log line `line` to, in
+/// order: the last answered it, the others failed or timed out first.
+pub fn attempted_on(line: &str) -> impl Iterator<Item = &str> {
+    line.split(" upstream=")
+        .nth(1)
+        .and_then(|rest| rest.split(" upstream_status=").next())
+        .into_iter()
+        .flat_map(|upstreams| upstreams.split(", "))
+}
+
 /// How many of the requests in access-log lines `log` were retried on
 /// another instance: their `upstream=` names more than one.
 pub fn retried(log: &str) -> usize {
