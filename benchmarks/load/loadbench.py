@@ -25,8 +25,21 @@ it sends N requests one after another on one keep-alive connection, and
 prints the system calls per request of the whole server process (strace -f
 -c, attached after a warm-up) and the instructions per request it executes
 (valgrind's callgrind, instrumenting only while the N requests run):
-counts, which other work on the machine does not blur. Python 3 standard
-library only.
+counts, which other work on the machine does not blur.
+
+With --verifier it runs rocket-bearer's verifier instead: the
+`resource_server` example (release build), its keys static (a JWKS file,
+ROCKET_BEARER_JWKS_FILE, beside ISSUER and AUDIENCE), and tokens minted for
+the run by `mint_tokens` (benchmarks/src/bin/mint_tokens.rs), which also
+times the ES256 signature check alone on the server's CPU. Three floods of
+`GET /me`: `401` without a token, `cached` with one valid token again and
+again (hits in the cache of verified tokens), `first-seen` with --tokens
+distinct valid tokens in turn (benchmarks/load/tokens.lua; more than the
+cache holds, so each one misses and its signature is checked). It prints
+the same figures, then each flood against the 401 and the targets of issue
+18: a cached token at most 1.5x the 401's CPU, a first-seen one at most
+the signature check plus the 401, plus 10 %. Python 3 standard library
+only.
 """
 
 import argparse
@@ -52,6 +65,13 @@ START_TIMEOUT = 10.0
 SCENARIOS = {"401": ("/example", 401), "404": ("/wp-login.php", 404)}
 # Requests on the connection before the counting starts.
 COUNT_WARMUP = 200
+# --verifier: the example's configuration (no issuer is contacted: the keys
+# are static) and its floods, the path each request asks for.
+VERIFIER_ISSUER = "http://127.0.0.1:9"
+VERIFIER_AUDIENCE = "http://127.0.0.1:8000/"
+VERIFIER_PATH = "/me"
+VERIFIER_FLOODS = ["401", "cached", "first-seen"]
+TOKENS_SCRIPT = Path(__file__).resolve().parent / "tokens.lua"
 
 
 def main():
@@ -59,6 +79,9 @@ def main():
     wrk = shutil.which("wrk")
     if wrk is None:
         sys.exit("wrk is missing: install it with `apt-get install wrk`")
+    if options.verifier:
+        verifier(wrk, options)
+        return
     servers = build(options)
     if options.count:
         count(servers, options)
@@ -110,6 +133,14 @@ def parse_options():
                         help="instead of wrk: system calls (strace) and "
                              "instructions (callgrind) per request over N "
                              "requests on one connection, per flood")
+    parser.add_argument(
+        "--verifier", action="store_true",
+        help="instead of the service and its peers: rocket-bearer's "
+             "resource_server example, floods 401, cached and first-seen")
+    parser.add_argument(
+        "--tokens", type=int, default=16384,
+        help="--verifier: distinct tokens of the first-seen flood, more than "
+             "the cache of verified tokens holds (4096) (default 16384)")
     parser.add_argument("--no-build", action="store_true",
                         help="use the binaries built by an earlier run")
     parser.add_argument(
@@ -129,6 +160,10 @@ def parse_options():
         parser.error("connections must be 1..10000")
     if not 0 <= options.count <= 1_000_000:
         parser.error("count must be 0..1000000")
+    if not 2 <= options.tokens <= 1_000_000:
+        parser.error("tokens must be 2..1000000")
+    if options.verifier and (options.count or options.also or options.variant):
+        parser.error("--verifier takes none of --count, --also, --variant")
     return options
 
 
@@ -222,14 +257,142 @@ def run_server(name, command, env, floods, wrk_command, options, samples):
         process.wait(timeout=30)
 
 
-def exchange(conn, path, status):
-    """Sends one keep-alive GET of `path` on `conn`; the response, which
-    must have `status`."""
-    conn.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+def exchange(conn, path, status, headers=""):
+    """Sends one keep-alive GET of `path` on `conn`, with `headers` (lines
+    ending in CRLF); the response, which must have `status`."""
+    conn.sendall(
+        f"GET {path} HTTP/1.1\r\nHost: localhost\r\n{headers}\r\n".encode())
     response = read_response(conn)
     if not response.startswith(f"HTTP/1.1 {status} ".encode()):
         sys.exit(f"GET {path}: expected {status}, got {response[:40]!r}")
     return response
+
+
+def verifier(wrk, options):
+    """--verifier: the resource_server example under the 401, cached and
+    first-seen floods, round after round, then its figures and targets."""
+    if not options.no_build:
+        run(["cargo", "build", "--release", "--locked", "-p", "rocket-bearer",
+             "--features", "verify", "--example", "resource_server"])
+        run(["cargo", "build", "--release", "--locked", "-p", "benchmarks",
+             "--bin", "mint_tokens"])
+    release = TARGET / "release"
+    cpus = sorted(os.sched_getaffinity(0))
+    server_cpu, wrk_cpu = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)
+    keys = TARGET / "loadbench-verifier"
+    keys.mkdir(exist_ok=True)
+    # Minted and timed on the server's CPU: the signature check is the
+    # floor the first-seen flood is held to.
+    minted = subprocess.run(
+        pinned(server_cpu, [str(release / "mint_tokens"), str(keys),
+                            str(options.tokens), VERIFIER_ISSUER,
+                            VERIFIER_AUDIENCE]),
+        check=True, capture_output=True, text=True, timeout=300).stdout
+    found = re.search(r"^signature check: ([\d.]+) µs", minted, re.M)
+    if found is None:
+        sys.exit(f"unexpected mint_tokens output:\n{minted}")
+    signature_us = float(found.group(1))
+    tokens = keys / "tokens.txt"
+    token = tokens.read_text().split("\n", 1)[0]
+    env = {"ISSUER": VERIFIER_ISSUER, "AUDIENCE": VERIFIER_AUDIENCE,
+           "ROCKET_BEARER_JWKS_FILE": str(keys / "jwks.json"),
+           "ROCKET_ADDRESS": "127.0.0.1", "ROCKET_LOG_LEVEL": "off"}
+    command = pinned(server_cpu, [str(release / "examples" / "resource_server")])
+    wrk_command = pinned(wrk_cpu, [wrk])
+    # Each flood's wrk arguments, before and after the URL.
+    floods = {
+        "401": ([], []),
+        "cached": (["-H", f"Authorization: Bearer {token}"], []),
+        "first-seen": (["-s", str(TOKENS_SCRIPT)], [str(tokens)]),
+    }
+
+    print(machine(), flush=True)
+    placement = (f"server on CPU {server_cpu}, wrk (1 thread) on CPU {wrk_cpu}"
+                 if server_cpu is not None else
+                 "one CPU: server and wrk (1 thread) share it, unpinned")
+    print(f"{placement}; {options.rounds} rounds; warm-up {options.warmup}s, "
+          f"measure {options.duration}s; connections {options.connections}; "
+          f"{options.tokens} first-seen tokens of {len(token)} bytes", flush=True)
+    print(minted.strip(), flush=True)
+    print(f"load average before: {loadavg()}", flush=True)
+    samples = {}
+    for round_number in range(options.rounds):
+        shift = round_number % len(VERIFIER_FLOODS)
+        order = VERIFIER_FLOODS[shift:] + VERIFIER_FLOODS[:shift]
+        port = free_port()
+        process = spawn(command, env, port)
+        try:
+            first_response(port, process, request=(
+                f"GET {VERIFIER_PATH} HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                .encode()))
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+                answer = exchange(conn, VERIFIER_PATH, 200,
+                                  f"Authorization: Bearer {token}\r\n")
+            if not answer.endswith(b'\r\n\r\n{"sub":"reader"}'):
+                sys.exit(f"GET {VERIFIER_PATH} with a token: {answer[-60:]!r}")
+            url = f"http://127.0.0.1:{port}{VERIFIER_PATH}"
+            for flood in order:
+                before_url, after_url = floods[flood]
+                for connections in options.connections:
+                    load = (wrk_command + ["-t1", f"-c{connections}", "--latency"]
+                            + before_url + [url] + after_url)
+                    run_wrk(load, options.warmup)
+                    before = cpu_seconds(process.pid)
+                    result = run_wrk(load, options.duration)
+                    cpu = cpu_seconds(process.pid) - before
+                    samples.setdefault((flood, connections), []).append({
+                        "requests/s": result["requests"] / result["seconds"],
+                        "p50 ms": result["p50"],
+                        "p99 ms": result["p99"],
+                        "CPU µs/req": cpu / result["requests"] * 1e6,
+                        "RSS MiB": rss_bytes(process.pid) / 2**20,
+                    })
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+        print(f"round {round_number + 1}/{options.rounds} done, "
+              f"load average {loadavg()}", flush=True)
+    print(f"load average after: {loadavg()}", flush=True)
+    verifier_report(options, samples, signature_us)
+
+
+def verifier_report(options, samples, signature_us):
+    columns = ["requests/s", "p50 ms", "p99 ms", "CPU µs/req", "RSS MiB"]
+    medians = {
+        key: {column: statistics.median(s[column] for s in rounds)
+              for column in columns}
+        for key, rounds in samples.items()
+    }
+    print()
+    print("| flood | conns | " + " | ".join(columns) + " |")
+    print("| --- | ---: |" + " ---: |" * len(columns))
+    for count in options.connections:
+        for flood in VERIFIER_FLOODS:
+            cells = " | ".join(number(medians[(flood, count)][column])
+                               for column in columns)
+            print(f"| {flood} | {count} | {cells} |")
+    print()
+    print(f"Against the 401 (ratios of medians), and the targets; signature "
+          f"check {signature_us:.2f} µs")
+    print()
+    print("| flood | conns | requests/s | CPU/req | target | CPU/req / target | met |")
+    print("| --- | ---: | ---: | ---: | --- | ---: | --- |")
+    for count in options.connections:
+        refused = medians[("401", count)]
+        targets = {
+            "cached": ("≤ 1.5x the 401's CPU",
+                       1.5 * refused["CPU µs/req"]),
+            "first-seen": ("≤ (signature + 401) x 1.1",
+                           1.1 * (signature_us + refused["CPU µs/req"])),
+        }
+        for flood, (text, limit) in targets.items():
+            figures = medians[(flood, count)]
+            cpu = figures["CPU µs/req"]
+            print(f"| {flood} | {count} "
+                  f"| {figures['requests/s'] / refused['requests/s']:.2f}x "
+                  f"| {cpu / refused['CPU µs/req']:.2f}x "
+                  f"| {text} = {limit:.1f} µs | {cpu / limit:.2f} "
+                  f"| {'yes' if cpu <= limit else 'no'} |")
 
 
 def count(servers, options):
@@ -344,15 +507,16 @@ def callgrind_control(option, pid):
                    timeout=60)
 
 
-def first_response(port, process, timeout=START_TIMEOUT):
-    """Polls until the server answers 401; returns the response's bytes."""
+def first_response(port, process, timeout=START_TIMEOUT, request=REQUEST):
+    """Polls until the server answers `request` with 401; returns the
+    response's bytes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             sys.exit(f"server exited with {process.returncode} before answering")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
-                conn.sendall(REQUEST)
+                conn.sendall(request)
                 response = read_response(conn)
         except OSError:
             time.sleep(0.001)
