@@ -29,8 +29,8 @@ counts, which other work on the machine does not blur.
 
 With --verifier it runs rocket-bearer's verifier instead: the
 `resource_server` example (release build), its keys static (a JWKS file,
-ROCKET_BEARER_JWKS_FILE, beside ISSUER and AUDIENCE), and tokens minted for
-the run by `mint_tokens` (benchmarks/src/bin/mint_tokens.rs), which also
+ROCKET_BEARER_JWKS_FILE, beside ISSUER and AUDIENCE), and tokens minted
+each round by `mint_tokens` (benchmarks/src/bin/mint_tokens.rs), which also
 times the ES256 signature check alone on the server's CPU. Three floods of
 `GET /me`: `401` without a token, `cached` with one valid token again and
 again (hits in the cache of verified tokens), `first-seen` with --tokens
@@ -145,7 +145,8 @@ def parse_options():
                         help="use the binaries built by an earlier run")
     parser.add_argument(
         "--also", action="append", default=[], metavar="NAME=PATH",
-        help="another build of the service to run like it, for A/B tuning")
+        help="another build of the service (with --verifier: of the "
+             "resource_server example) to run like it, for A/B tuning")
     parser.add_argument(
         "--variant", action="append", default=[], metavar="NAME=VAR=VALUE",
         help="the service's build again, with VAR=VALUE added to its "
@@ -162,8 +163,8 @@ def parse_options():
         parser.error("count must be 0..1000000")
     if not 2 <= options.tokens <= 1_000_000:
         parser.error("tokens must be 2..1000000")
-    if options.verifier and (options.count or options.also or options.variant):
-        parser.error("--verifier takes none of --count, --also, --variant")
+    if options.verifier and (options.count or options.variant):
+        parser.error("--verifier takes neither --count nor --variant")
     return options
 
 
@@ -281,30 +282,15 @@ def verifier(wrk, options):
     server_cpu, wrk_cpu = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)
     keys = TARGET / "loadbench-verifier"
     keys.mkdir(exist_ok=True)
-    # Minted and timed on the server's CPU: the signature check is the
-    # floor the first-seen flood is held to.
-    minted = subprocess.run(
-        pinned(server_cpu, [str(release / "mint_tokens"), str(keys),
-                            str(options.tokens), VERIFIER_ISSUER,
-                            VERIFIER_AUDIENCE]),
-        check=True, capture_output=True, text=True, timeout=300).stdout
-    found = re.search(r"^signature check: ([\d.]+) µs", minted, re.M)
-    if found is None:
-        sys.exit(f"unexpected mint_tokens output:\n{minted}")
-    signature_us = float(found.group(1))
     tokens = keys / "tokens.txt"
-    token = tokens.read_text().split("\n", 1)[0]
     env = {"ISSUER": VERIFIER_ISSUER, "AUDIENCE": VERIFIER_AUDIENCE,
            "ROCKET_BEARER_JWKS_FILE": str(keys / "jwks.json"),
            "ROCKET_ADDRESS": "127.0.0.1", "ROCKET_LOG_LEVEL": "off"}
-    command = pinned(server_cpu, [str(release / "examples" / "resource_server")])
+    servers = [("ours", pinned(server_cpu, [str(release / "examples" / "resource_server")]))]
+    for also in options.also:
+        name, _, path = also.partition("=")
+        servers.append((name, pinned(server_cpu, [str(Path(path).resolve())])))
     wrk_command = pinned(wrk_cpu, [wrk])
-    # Each flood's wrk arguments, before and after the URL.
-    floods = {
-        "401": ([], []),
-        "cached": (["-H", f"Authorization: Bearer {token}"], []),
-        "first-seen": (["-s", str(TOKENS_SCRIPT)], [str(tokens)]),
-    }
 
     print(machine(), flush=True)
     placement = (f"server on CPU {server_cpu}, wrk (1 thread) on CPU {wrk_cpu}"
@@ -312,87 +298,129 @@ def verifier(wrk, options):
                  "one CPU: server and wrk (1 thread) share it, unpinned")
     print(f"{placement}; {options.rounds} rounds; warm-up {options.warmup}s, "
           f"measure {options.duration}s; connections {options.connections}; "
-          f"{options.tokens} first-seen tokens of {len(token)} bytes", flush=True)
-    print(minted.strip(), flush=True)
+          f"{options.tokens} first-seen tokens", flush=True)
     print(f"load average before: {loadavg()}", flush=True)
     samples = {}
+    signatures = []
     for round_number in range(options.rounds):
-        shift = round_number % len(VERIFIER_FLOODS)
-        order = VERIFIER_FLOODS[shift:] + VERIFIER_FLOODS[:shift]
-        port = free_port()
-        process = spawn(command, env, port)
-        try:
-            first_response(port, process, request=(
-                f"GET {VERIFIER_PATH} HTTP/1.1\r\nHost: localhost\r\n\r\n"
-                .encode()))
-            with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
-                answer = exchange(conn, VERIFIER_PATH, 200,
-                                  f"Authorization: Bearer {token}\r\n")
-            if not answer.endswith(b'\r\n\r\n{"sub":"reader"}'):
-                sys.exit(f"GET {VERIFIER_PATH} with a token: {answer[-60:]!r}")
-            url = f"http://127.0.0.1:{port}{VERIFIER_PATH}"
-            for flood in order:
-                before_url, after_url = floods[flood]
-                for connections in options.connections:
-                    load = (wrk_command + ["-t1", f"-c{connections}", "--latency"]
-                            + before_url + [url] + after_url)
-                    run_wrk(load, options.warmup)
-                    before = cpu_seconds(process.pid)
-                    result = run_wrk(load, options.duration)
-                    cpu = cpu_seconds(process.pid) - before
-                    samples.setdefault((flood, connections), []).append({
-                        "requests/s": result["requests"] / result["seconds"],
-                        "p50 ms": result["p50"],
-                        "p99 ms": result["p99"],
-                        "CPU µs/req": cpu / result["requests"] * 1e6,
-                        "RSS MiB": rss_bytes(process.pid) / 2**20,
-                    })
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-        print(f"round {round_number + 1}/{options.rounds} done, "
+        # A new key and new tokens each round, minted on the server's CPU,
+        # which also times the signature check there: the floor the
+        # first-seen flood is held to, taken each round like the rest.
+        minted = subprocess.run(
+            pinned(server_cpu, [str(release / "mint_tokens"), str(keys),
+                                str(options.tokens), VERIFIER_ISSUER,
+                                VERIFIER_AUDIENCE]),
+            check=True, capture_output=True, text=True, timeout=300).stdout
+        found = re.search(r"^signature check: ([\d.]+) µs", minted, re.M)
+        if found is None:
+            sys.exit(f"unexpected mint_tokens output:\n{minted}")
+        signatures.append(float(found.group(1)))
+        token = tokens.read_text().split("\n", 1)[0]
+        # Each flood's wrk arguments, before and after the URL.
+        floods = {
+            "401": ([], []),
+            "cached": (["-H", f"Authorization: Bearer {token}"], []),
+            "first-seen": (["-s", str(TOKENS_SCRIPT)], [str(tokens)]),
+        }
+        # Rotate the builds, and the floods, so that none always goes first.
+        shift = round_number % len(servers)
+        turn = round_number % len(VERIFIER_FLOODS)
+        order = VERIFIER_FLOODS[turn:] + VERIFIER_FLOODS[:turn]
+        for name, command in servers[shift:] + servers[:shift]:
+            verifier_round(name, command, env, order, floods, token,
+                           wrk_command, options, samples)
+        print(f"round {round_number + 1}/{options.rounds} done: signature "
+              f"check {signatures[-1]:.1f} µs, tokens of {len(token)} bytes, "
               f"load average {loadavg()}", flush=True)
     print(f"load average after: {loadavg()}", flush=True)
-    verifier_report(options, samples, signature_us)
+    verifier_report([name for name, _ in servers], options, samples,
+                    signatures)
 
 
-def verifier_report(options, samples, signature_us):
-    columns = ["requests/s", "p50 ms", "p99 ms", "CPU µs/req", "RSS MiB"]
+def verifier_round(name, command, env, order, floods, token, wrk_command,
+                   options, samples):
+    """Starts one build of the example, measures each flood at each
+    concurrency, and stops it."""
+    port = free_port()
+    process = spawn(command, env, port)
+    try:
+        first_response(port, process, request=(
+            f"GET {VERIFIER_PATH} HTTP/1.1\r\nHost: localhost\r\n\r\n"
+            .encode()))
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            answer = exchange(conn, VERIFIER_PATH, 200,
+                              f"Authorization: Bearer {token}\r\n")
+        if not answer.endswith(b'\r\n\r\n{"sub":"reader"}'):
+            sys.exit(f"GET {VERIFIER_PATH} with a token: {answer[-60:]!r}")
+        url = f"http://127.0.0.1:{port}{VERIFIER_PATH}"
+        for flood in order:
+            before_url, after_url = floods[flood]
+            for connections in options.connections:
+                load = (wrk_command + ["-t1", f"-c{connections}", "--latency"]
+                        + before_url + [url] + after_url)
+                run_wrk(load, options.warmup)
+                user, system = cpu_split(process.pid)
+                result = run_wrk(load, options.duration)
+                after_user, after_system = cpu_split(process.pid)
+                per_request = 1e6 / result["requests"]
+                samples.setdefault((name, flood, connections), []).append({
+                    "requests/s": result["requests"] / result["seconds"],
+                    "p50 ms": result["p50"],
+                    "p99 ms": result["p99"],
+                    "CPU µs/req": (after_user + after_system - user - system)
+                                  * per_request,
+                    "user µs/req": (after_user - user) * per_request,
+                    "sys µs/req": (after_system - system) * per_request,
+                    "RSS MiB": rss_bytes(process.pid) / 2**20,
+                })
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def verifier_report(names, options, samples, signatures):
+    signature_us = statistics.median(signatures)
+    columns = ["requests/s", "p50 ms", "p99 ms", "CPU µs/req", "user µs/req",
+               "sys µs/req", "RSS MiB"]
     medians = {
         key: {column: statistics.median(s[column] for s in rounds)
               for column in columns}
         for key, rounds in samples.items()
     }
     print()
-    print("| flood | conns | " + " | ".join(columns) + " |")
-    print("| --- | ---: |" + " ---: |" * len(columns))
+    print("| server | flood | conns | " + " | ".join(columns) + " |")
+    print("| --- | --- | ---: |" + " ---: |" * len(columns))
     for count in options.connections:
-        for flood in VERIFIER_FLOODS:
-            cells = " | ".join(number(medians[(flood, count)][column])
-                               for column in columns)
-            print(f"| {flood} | {count} | {cells} |")
+        for name in names:
+            for flood in VERIFIER_FLOODS:
+                cells = " | ".join(number(medians[(name, flood, count)][column])
+                                   for column in columns)
+                print(f"| {name} | {flood} | {count} | {cells} |")
     print()
-    print(f"Against the 401 (ratios of medians), and the targets; signature "
-          f"check {signature_us:.2f} µs")
+    print(f"Against the same server's 401 (ratios of medians), and the "
+          f"targets; signature check {signature_us:.1f} µs (median of the "
+          f"rounds, {min(signatures):.1f}-{max(signatures):.1f})")
     print()
-    print("| flood | conns | requests/s | CPU/req | target | CPU/req / target | met |")
-    print("| --- | ---: | ---: | ---: | --- | ---: | --- |")
+    print("| server | flood | conns | requests/s | CPU/req | target "
+          "| CPU/req / target | met |")
+    print("| --- | --- | ---: | ---: | ---: | --- | ---: | --- |")
     for count in options.connections:
-        refused = medians[("401", count)]
-        targets = {
-            "cached": ("≤ 1.5x the 401's CPU",
-                       1.5 * refused["CPU µs/req"]),
-            "first-seen": ("≤ (signature + 401) x 1.1",
-                           1.1 * (signature_us + refused["CPU µs/req"])),
-        }
-        for flood, (text, limit) in targets.items():
-            figures = medians[(flood, count)]
-            cpu = figures["CPU µs/req"]
-            print(f"| {flood} | {count} "
-                  f"| {figures['requests/s'] / refused['requests/s']:.2f}x "
-                  f"| {cpu / refused['CPU µs/req']:.2f}x "
-                  f"| {text} = {limit:.1f} µs | {cpu / limit:.2f} "
-                  f"| {'yes' if cpu <= limit else 'no'} |")
+        for name in names:
+            refused = medians[(name, "401", count)]
+            targets = {
+                "cached": ("≤ 1.5x the 401's CPU",
+                           1.5 * refused["CPU µs/req"]),
+                "first-seen": ("≤ (signature + 401) x 1.1",
+                               1.1 * (signature_us + refused["CPU µs/req"])),
+            }
+            for flood, (text, limit) in targets.items():
+                figures = medians[(name, flood, count)]
+                cpu = figures["CPU µs/req"]
+                print(f"| {name} | {flood} | {count} "
+                      f"| {figures['requests/s'] / refused['requests/s']:.2f}x "
+                      f"| {cpu / refused['CPU µs/req']:.2f}x "
+                      f"| {text} = {limit:.1f} µs | {cpu / limit:.2f} "
+                      f"| {'yes' if cpu <= limit else 'no'} |")
 
 
 def count(servers, options):
@@ -575,9 +603,15 @@ def percentile(output, which):
 
 def cpu_seconds(pid):
     """utime + stime of the process, all threads, in seconds."""
+    user, system = cpu_split(pid)
+    return user + system
+
+
+def cpu_split(pid):
+    """utime and stime of the process, all threads, in seconds."""
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS
 
 
 def rss_bytes(pid):
