@@ -27,8 +27,21 @@ it sends N requests one after another on one keep-alive connection, and
 prints the system calls per request of the whole server process (strace -f
 -c, attached after a warm-up) and the instructions per request it executes
 (valgrind's callgrind, instrumenting only while the N requests run):
-counts, which other work on the machine does not blur. Python 3 standard
-library only.
+counts, which other work on the machine does not blur.
+
+With --verifier it runs rocket-bearer's verifier instead: the
+`resource_server` example (release build), its keys static (a JWKS file,
+ROCKET_BEARER_JWKS_FILE, beside ISSUER and AUDIENCE), and tokens minted
+each round by `mint_tokens` (benchmarks/src/bin/mint_tokens.rs), which also
+times the ES256 signature check alone on the server's CPU. Three floods of
+`GET /me`: `401` without a token, `cached` with one valid token again and
+again (hits in the cache of verified tokens), `first-seen` with --tokens
+distinct valid tokens in turn (benchmarks/load/tokens.lua; more than the
+cache holds, so each one misses and its signature is checked). It prints
+the same figures, then each flood against the 401 and the targets of issue
+18: a cached token at most 1.5x the 401's CPU, a first-seen one at most
+the signature check plus the 401, plus 10 %. Python 3 standard library
+only.
 """
 
 import argparse
@@ -54,6 +67,13 @@ START_TIMEOUT = 10.0
 SCENARIOS = {"401": ("/example", 401), "404": ("/wp-login.php", 404)}
 # Requests on the connection before the counting starts.
 COUNT_WARMUP = 200
+# --verifier: the example's configuration (no issuer is contacted: the keys
+# are static) and its floods, the path each request asks for.
+VERIFIER_ISSUER = "http://127.0.0.1:9"
+VERIFIER_AUDIENCE = "http://127.0.0.1:8000/"
+VERIFIER_PATH = "/me"
+VERIFIER_FLOODS = ["401", "cached", "first-seen"]
+TOKENS_SCRIPT = Path(__file__).resolve().parent / "tokens.lua"
 
 
 def main():
@@ -61,6 +81,9 @@ def main():
     wrk = shutil.which("wrk")
     if wrk is None:
         sys.exit("wrk is missing: install it with `apt-get install wrk`")
+    if options.verifier:
+        verifier(wrk, options)
+        return
     servers = build(options)
     if options.count:
         count(servers, options)
@@ -112,11 +135,20 @@ def parse_options():
                         help="instead of wrk: system calls (strace) and "
                              "instructions (callgrind) per request over N "
                              "requests on one connection, per flood")
+    parser.add_argument(
+        "--verifier", action="store_true",
+        help="instead of the service and its peers: rocket-bearer's "
+             "resource_server example, floods 401, cached and first-seen")
+    parser.add_argument(
+        "--tokens", type=int, default=16384,
+        help="--verifier: distinct tokens of the first-seen flood, more than "
+             "the cache of verified tokens holds (4096) (default 16384)")
     parser.add_argument("--no-build", action="store_true",
                         help="use the binaries built by an earlier run")
     parser.add_argument(
         "--also", action="append", default=[], metavar="NAME=PATH",
-        help="another build of the service to run like it, for A/B tuning")
+        help="another build of the service (with --verifier: of the "
+             "resource_server example) to run like it, for A/B tuning")
     parser.add_argument(
         "--variant", action="append", default=[], metavar="NAME=VAR=VALUE",
         help="the service's build again, with VAR=VALUE added to its "
@@ -131,6 +163,10 @@ def parse_options():
         parser.error("connections must be 1..10000")
     if not 0 <= options.count <= 1_000_000:
         parser.error("count must be 0..1000000")
+    if not 2 <= options.tokens <= 1_000_000:
+        parser.error("tokens must be 2..1000000")
+    if options.verifier and (options.count or options.variant):
+        parser.error("--verifier takes neither --count nor --variant")
     return options
 
 
@@ -242,14 +278,169 @@ def dropped_lines(port, env):
     return float(found.group(1)) if found else None
 
 
-def exchange(conn, path, status):
-    """Sends one keep-alive GET of `path` on `conn`; the response, which
-    must have `status`."""
-    conn.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+def exchange(conn, path, status, headers=""):
+    """Sends one keep-alive GET of `path` on `conn`, with `headers` (lines
+    ending in CRLF); the response, which must have `status`."""
+    conn.sendall(
+        f"GET {path} HTTP/1.1\r\nHost: localhost\r\n{headers}\r\n".encode())
     response = read_response(conn)
     if not response.startswith(f"HTTP/1.1 {status} ".encode()):
         sys.exit(f"GET {path}: expected {status}, got {response[:40]!r}")
     return response
+
+
+def verifier(wrk, options):
+    """--verifier: the resource_server example under the 401, cached and
+    first-seen floods, round after round, then its figures and targets."""
+    if not options.no_build:
+        run(["cargo", "build", "--release", "--locked", "-p", "rocket-bearer",
+             "--features", "verify", "--example", "resource_server"])
+        run(["cargo", "build", "--release", "--locked", "-p", "benchmarks",
+             "--bin", "mint_tokens"])
+    release = TARGET / "release"
+    cpus = sorted(os.sched_getaffinity(0))
+    server_cpu, wrk_cpu = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)
+    keys = TARGET / "loadbench-verifier"
+    keys.mkdir(exist_ok=True)
+    tokens = keys / "tokens.txt"
+    env = {"ISSUER": VERIFIER_ISSUER, "AUDIENCE": VERIFIER_AUDIENCE,
+           "ROCKET_BEARER_JWKS_FILE": str(keys / "jwks.json"),
+           "ROCKET_ADDRESS": "127.0.0.1", "ROCKET_LOG_LEVEL": "off"}
+    servers = [("ours", pinned(server_cpu, [str(release / "examples" / "resource_server")]))]
+    for also in options.also:
+        name, _, path = also.partition("=")
+        servers.append((name, pinned(server_cpu, [str(Path(path).resolve())])))
+    wrk_command = pinned(wrk_cpu, [wrk])
+
+    print(machine(), flush=True)
+    placement = (f"server on CPU {server_cpu}, wrk (1 thread) on CPU {wrk_cpu}"
+                 if server_cpu is not None else
+                 "one CPU: server and wrk (1 thread) share it, unpinned")
+    print(f"{placement}; {options.rounds} rounds; warm-up {options.warmup}s, "
+          f"measure {options.duration}s; connections {options.connections}; "
+          f"{options.tokens} first-seen tokens", flush=True)
+    print(f"load average before: {loadavg()}", flush=True)
+    samples = {}
+    signatures = []
+    for round_number in range(options.rounds):
+        # A new key and new tokens each round, minted on the server's CPU,
+        # which also times the signature check there: the floor the
+        # first-seen flood is held to, taken each round like the rest.
+        minted = subprocess.run(
+            pinned(server_cpu, [str(release / "mint_tokens"), str(keys),
+                                str(options.tokens), VERIFIER_ISSUER,
+                                VERIFIER_AUDIENCE]),
+            check=True, capture_output=True, text=True, timeout=300).stdout
+        found = re.search(r"^signature check: ([\d.]+) µs", minted, re.M)
+        if found is None:
+            sys.exit(f"unexpected mint_tokens output:\n{minted}")
+        signatures.append(float(found.group(1)))
+        token = tokens.read_text().split("\n", 1)[0]
+        # Each flood's wrk arguments, before and after the URL.
+        floods = {
+            "401": ([], []),
+            "cached": (["-H", f"Authorization: Bearer {token}"], []),
+            "first-seen": (["-s", str(TOKENS_SCRIPT)], [str(tokens)]),
+        }
+        # Rotate the builds, and the floods, so that none always goes first.
+        shift = round_number % len(servers)
+        turn = round_number % len(VERIFIER_FLOODS)
+        order = VERIFIER_FLOODS[turn:] + VERIFIER_FLOODS[:turn]
+        for name, command in servers[shift:] + servers[:shift]:
+            verifier_round(name, command, env, order, floods, token,
+                           wrk_command, options, samples)
+        print(f"round {round_number + 1}/{options.rounds} done: signature "
+              f"check {signatures[-1]:.1f} µs, tokens of {len(token)} bytes, "
+              f"load average {loadavg()}", flush=True)
+    print(f"load average after: {loadavg()}", flush=True)
+    verifier_report([name for name, _ in servers], options, samples,
+                    signatures)
+
+
+def verifier_round(name, command, env, order, floods, token, wrk_command,
+                   options, samples):
+    """Starts one build of the example, measures each flood at each
+    concurrency, and stops it."""
+    port = free_port()
+    process = spawn(command, env, port)
+    try:
+        first_response(port, process, request=(
+            f"GET {VERIFIER_PATH} HTTP/1.1\r\nHost: localhost\r\n\r\n"
+            .encode()))
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            answer = exchange(conn, VERIFIER_PATH, 200,
+                              f"Authorization: Bearer {token}\r\n")
+        if not answer.endswith(b'\r\n\r\n{"sub":"reader"}'):
+            sys.exit(f"GET {VERIFIER_PATH} with a token: {answer[-60:]!r}")
+        url = f"http://127.0.0.1:{port}{VERIFIER_PATH}"
+        for flood in order:
+            before_url, after_url = floods[flood]
+            for connections in options.connections:
+                load = (wrk_command + ["-t1", f"-c{connections}", "--latency"]
+                        + before_url + [url] + after_url)
+                run_wrk(load, options.warmup)
+                user, system = cpu_split(process.pid)
+                result = run_wrk(load, options.duration)
+                after_user, after_system = cpu_split(process.pid)
+                per_request = 1e6 / result["requests"]
+                samples.setdefault((name, flood, connections), []).append({
+                    "requests/s": result["requests"] / result["seconds"],
+                    "p50 ms": result["p50"],
+                    "p99 ms": result["p99"],
+                    "CPU µs/req": (after_user + after_system - user - system)
+                                  * per_request,
+                    "user µs/req": (after_user - user) * per_request,
+                    "sys µs/req": (after_system - system) * per_request,
+                    "RSS MiB": rss_bytes(process.pid) / 2**20,
+                })
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def verifier_report(names, options, samples, signatures):
+    signature_us = statistics.median(signatures)
+    columns = ["requests/s", "p50 ms", "p99 ms", "CPU µs/req", "user µs/req",
+               "sys µs/req", "RSS MiB"]
+    medians = {
+        key: {column: statistics.median(s[column] for s in rounds)
+              for column in columns}
+        for key, rounds in samples.items()
+    }
+    print()
+    print("| server | flood | conns | " + " | ".join(columns) + " |")
+    print("| --- | --- | ---: |" + " ---: |" * len(columns))
+    for count in options.connections:
+        for name in names:
+            for flood in VERIFIER_FLOODS:
+                cells = " | ".join(number(medians[(name, flood, count)][column])
+                                   for column in columns)
+                print(f"| {name} | {flood} | {count} | {cells} |")
+    print()
+    print(f"Against the same server's 401 (ratios of medians), and the "
+          f"targets; signature check {signature_us:.1f} µs (median of the "
+          f"rounds, {min(signatures):.1f}-{max(signatures):.1f})")
+    print()
+    print("| server | flood | conns | requests/s | CPU/req | target "
+          "| CPU/req / target | met |")
+    print("| --- | --- | ---: | ---: | ---: | --- | ---: | --- |")
+    for count in options.connections:
+        for name in names:
+            refused = medians[(name, "401", count)]
+            targets = {
+                "cached": ("≤ 1.5x the 401's CPU",
+                           1.5 * refused["CPU µs/req"]),
+                "first-seen": ("≤ (signature + 401) x 1.1",
+                               1.1 * (signature_us + refused["CPU µs/req"])),
+            }
+            for flood, (text, limit) in targets.items():
+                figures = medians[(name, flood, count)]
+                cpu = figures["CPU µs/req"]
+                print(f"| {name} | {flood} | {count} "
+                      f"| {figures['requests/s'] / refused['requests/s']:.2f}x "
+                      f"| {cpu / refused['CPU µs/req']:.2f}x "
+                      f"| {text} = {limit:.1f} µs | {cpu / limit:.2f} "
+                      f"| {'yes' if cpu <= limit else 'no'} |")
 
 
 def count(servers, options):
@@ -364,15 +555,16 @@ def callgrind_control(option, pid):
                    timeout=60)
 
 
-def first_response(port, process, timeout=START_TIMEOUT):
-    """Polls until the server answers 401; returns the response's bytes."""
+def first_response(port, process, timeout=START_TIMEOUT, request=REQUEST):
+    """Polls until the server answers `request` with 401; returns the
+    response's bytes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             sys.exit(f"server exited with {process.returncode} before answering")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
-                conn.sendall(REQUEST)
+                conn.sendall(request)
                 response = read_response(conn)
         except OSError:
             time.sleep(0.001)
@@ -431,9 +623,15 @@ def percentile(output, which):
 
 def cpu_seconds(pid):
     """utime + stime of the process, all threads, in seconds."""
+    user, system = cpu_split(pid)
+    return user + system
+
+
+def cpu_split(pid):
+    """utime and stime of the process, all threads, in seconds."""
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS
 
 
 def rss_bytes(pid):

@@ -6,14 +6,30 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use aws_lc_rs::digest::{SHA256, digest};
-use serde_json::Value;
 
-/// How many tokens are kept: at about 1 KiB each (the claims of a typical
-/// access token, parsed), a few MiB per instance.
+/// How many tokens are kept: at about 330 bytes each (a typical access
+/// token's claims as JSON, 200 bytes, and its slot in the table), 1.3 MiB
+/// per instance when full, as the benchmarks' `benches/cache_memory.rs`
+/// measures (BENCHMARKS.md).
 pub(crate) const CAPACITY: usize = 4096;
 
-/// The claims of each token verified, by the SHA-256 of the token (the
-/// token itself is not kept), until its `exp`, for one key-set generation.
+/// The SHA-256 of a token: what the cache keys it by (the token itself is
+/// not kept). Computed once per request, for the lookup and the insertion.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct TokenHash([u8; 32]);
+
+impl TokenHash {
+    pub(crate) fn of(token: &str) -> TokenHash {
+        let mut hash = [0; 32];
+        hash.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
+        TokenHash(hash)
+    }
+}
+
+/// The claims of each token verified, as the JSON it signed (decoded from
+/// base64url; smaller than a parsed tree, and read into the claims type of
+/// each route), by the token's hash, until its `exp`, for one key-set
+/// generation.
 pub(crate) struct VerifiedTokens {
     entries: Mutex<Entries>,
 }
@@ -21,18 +37,12 @@ pub(crate) struct VerifiedTokens {
 #[derive(Default)]
 struct Entries {
     generation: u64,
-    by_hash: HashMap<[u8; 32], Entry>,
+    by_hash: HashMap<TokenHash, Entry>,
 }
 
 struct Entry {
-    claims: Arc<Value>,
+    claims: Arc<[u8]>,
     exp: u64,
-}
-
-fn hash(token: &str) -> [u8; 32] {
-    let mut hash = [0; 32];
-    hash.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
-    hash
 }
 
 impl VerifiedTokens {
@@ -48,32 +58,31 @@ impl VerifiedTokens {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The claims of `token` if it was verified under key-set `generation`
-    /// and has not expired at `now` (no leeway: never past its `exp`).
-    pub(crate) fn get(&self, token: &str, generation: u64, now: u64) -> Option<Arc<Value>> {
-        let hash = hash(token);
+    /// The claims of the token hashed to `hash` if it was verified under
+    /// key-set `generation` and has not expired at `now` (no leeway: never
+    /// past its `exp`).
+    pub(crate) fn get(&self, hash: &TokenHash, generation: u64, now: u64) -> Option<Arc<[u8]>> {
         let mut entries = self.entries();
         if entries.generation != generation {
             entries.by_hash.clear();
             entries.generation = generation;
             return None;
         }
-        let entry = entries.by_hash.get(&hash)?;
+        let entry = entries.by_hash.get(hash)?;
         (now < entry.exp).then(|| Arc::clone(&entry.claims))
     }
 
-    /// Keeps `token`'s claims. When full, the expired entries go; if none
+    /// Keeps a token's claims. When full, the expired entries go; if none
     /// has, all go: the bound holds, and the cost is one signature check
     /// per token seen again.
     pub(crate) fn insert(
         &self,
-        token: &str,
+        hash: TokenHash,
         generation: u64,
         now: u64,
         exp: u64,
-        claims: Arc<Value>,
+        claims: Arc<[u8]>,
     ) {
-        let hash = hash(token);
         let mut entries = self.entries();
         if entries.generation != generation {
             entries.by_hash.clear();
@@ -99,29 +108,30 @@ impl VerifiedTokens {
 mod tests {
     use std::sync::Arc;
 
-    use serde_json::json;
+    use super::{CAPACITY, TokenHash, VerifiedTokens};
 
-    use super::{CAPACITY, VerifiedTokens};
+    fn claims() -> Arc<[u8]> {
+        Arc::from(&br#"{"sub":"x"}"#[..])
+    }
 
     #[test]
     fn a_token_is_kept_until_its_exp_and_for_its_key_set_only() {
         let cache = VerifiedTokens::new();
-        cache.insert("a.b.c", 1, 100, 200, Arc::new(json!({"sub": "x"})));
-        assert!(cache.get("a.b.c", 1, 199).is_some());
-        assert!(cache.get("a.b.c", 1, 200).is_none(), "never past exp");
-        assert!(cache.get("a.b.d", 1, 150).is_none());
-        assert!(cache.get("a.b.c", 2, 150).is_none(), "another key set");
-        assert!(
-            cache.get("a.b.c", 1, 150).is_none(),
-            "emptied on the change"
-        );
+        let (token, other) = (TokenHash::of("a.b.c"), TokenHash::of("a.b.d"));
+        cache.insert(token, 1, 100, 200, claims());
+        assert_eq!(cache.get(&token, 1, 199).as_deref(), Some(&claims()[..]));
+        assert!(cache.get(&token, 1, 200).is_none(), "never past exp");
+        assert!(cache.get(&other, 1, 150).is_none());
+        assert!(cache.get(&token, 2, 150).is_none(), "another key set");
+        assert!(cache.get(&token, 1, 150).is_none(), "emptied on the change");
     }
 
     #[test]
     fn the_cache_never_holds_more_than_its_capacity() {
         let cache = VerifiedTokens::new();
         for n in 0..CAPACITY * 2 + 7 {
-            cache.insert(&format!("token{n}"), 0, 100, 200, Arc::new(json!({})));
+            let hash = TokenHash::of(&format!("token{n}"));
+            cache.insert(hash, 0, 100, 200, claims());
             assert!(cache.len() <= CAPACITY);
         }
     }

@@ -81,7 +81,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 use rocket::tokio::time::timeout;
 use rocket::{Ignite, Rocket, Sentinel};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::Value;
 
 use crate::catchers::catchers_missing;
@@ -92,7 +92,7 @@ use crate::rejection::Rejection;
 pub use claims::{Claims, NoClaims};
 pub use settings::ConfigError;
 
-use cache::VerifiedTokens;
+use cache::{TokenHash, VerifiedTokens};
 use keys::{KeyFailure, KeySet, Keys, Remote};
 use settings::{KeySource, Settings};
 
@@ -477,19 +477,20 @@ impl Verifier {
     /// what [`AccessToken`] does after reading the token, for a guard of
     /// your own.
     pub async fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<Claims<C>, Rejection> {
-        let claims = self
-            .verified_claims(token)
+        self.verified_claims(token)
             .await
-            .map_err(|failure| failure.rejection(&self.not_accepted))?;
-        Claims::deserialize(&*claims)
-            .map_err(|_| Failure::UnreadableClaims.rejection(&self.not_accepted))
+            .map_err(|failure| failure.rejection(&self.not_accepted))
     }
 
-    async fn verified_claims(&self, token: &str) -> Result<Arc<Value>, Failure> {
+    async fn verified_claims<C: DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<Claims<C>, Failure> {
         let now = jsonwebtoken::get_current_timestamp();
         let generation = self.keys.generation();
-        if let Some(claims) = self.verified.get(token, generation, now) {
-            return Ok(claims);
+        let hash = TokenHash::of(token);
+        if let Some(json) = self.verified.get(&hash, generation, now) {
+            return read_claims(&json);
         }
         let header = read_header(token)?;
         if !self.accept_plain_jwt && !is_access_token_type(header.typ.as_deref()) {
@@ -502,16 +503,33 @@ impl Verifier {
             .and_then(|algorithm| self.validations.iter().find(|(a, _)| *a == algorithm))
             .ok_or(Failure::AlgorithmNotAccepted)?;
         let key = self.keys.find(header.kid.as_deref(), *algorithm).await?;
-        let data = jsonwebtoken::decode::<Value>(token, &key.decoding, validation)
+        // The signature and the registered claims; the claims themselves
+        // are read once, below, from the JSON that is kept.
+        jsonwebtoken::decode::<IgnoredAny>(token, &key.decoding, validation)
             .map_err(|error| Failure::from_jwt(&error))?;
-        let exp = data.claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
-        let claims = Arc::new(data.claims);
+        let json = signed_claims(token)?;
+        let claims: Claims<C> = read_claims(&json)?;
         // Under the generation the key came from: a set that changed since
         // empties the cache at the next lookup.
         self.verified
-            .insert(token, generation, now, exp, Arc::clone(&claims));
+            .insert(hash, generation, now, claims.exp, json);
         Ok(claims)
     }
+}
+
+/// The claims as the token signed them: its second part, decoded from
+/// base64url (RFC 7515 §7.1), which `decode` has just verified.
+fn signed_claims(token: &str) -> Result<Arc<[u8]>, Failure> {
+    let payload = token.split('.').nth(1).ok_or(Failure::Undecodable)?;
+    URL_SAFE_NO_PAD
+        .decode(payload)
+        .map(Arc::from)
+        .map_err(|_| Failure::Undecodable)
+}
+
+/// The claims a route reads, standard and its own.
+fn read_claims<C: DeserializeOwned>(json: &[u8]) -> Result<Claims<C>, Failure> {
+    serde_json::from_slice(json).map_err(|_| Failure::UnreadableClaims)
 }
 
 /// The JOSE header, read without trusting it: three parts, the first
@@ -543,7 +561,96 @@ fn is_access_token_type(typ: Option<&str>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{Failure, is_access_token_type, read_header};
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use rocket::figment::Figment;
+    use serde::Deserialize;
+    use serde_json::json;
+
+    use super::cache::TokenHash;
+    use super::{Failure, Verifier, is_access_token_type, read_header};
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+    const AUDIENCE: &str = "https://api.example/";
+
+    /// The app's own claim, beside the standard ones.
+    #[derive(Deserialize)]
+    struct Tenant {
+        tenant: String,
+    }
+
+    /// A claim the token does not carry.
+    #[derive(Deserialize, Debug)]
+    struct Missing {
+        #[allow(dead_code)]
+        department: String,
+    }
+
+    async fn verifier() -> Verifier {
+        let figment = Figment::new()
+            .merge(("bearer_hmac_secret", SECRET))
+            .merge(("bearer_audience", AUDIENCE));
+        Verifier::from_figment(&figment)
+            .await
+            .expect("a valid configuration")
+    }
+
+    /// An HS256 access token with these claims, valid for ten minutes.
+    fn token(claims: serde_json::Value) -> String {
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some("at+jwt".to_owned());
+        let mut claims = claims;
+        claims["aud"] = json!(AUDIENCE);
+        claims["exp"] = json!(jsonwebtoken::get_current_timestamp() + 600);
+        let key = EncodingKey::from_secret(SECRET.as_bytes()).expect("an HMAC key");
+        jsonwebtoken::encode(&header, &claims, &key).expect("a signed token")
+    }
+
+    #[rocket::async_test]
+    async fn a_token_seen_again_is_read_from_the_cache_with_the_same_claims() {
+        let verifier = verifier().await;
+        let token = token(json!({"sub": "alice", "scope": "read write", "tenant": "acme"}));
+        for _ in 0..2 {
+            let claims = verifier
+                .verified_claims::<Tenant>(&token)
+                .await
+                .expect("verified");
+            assert_eq!(claims.sub.as_deref(), Some("alice"));
+            assert_eq!(claims.scope.iter().collect::<Vec<_>>(), ["read", "write"]);
+            assert_eq!(claims.aud, [AUDIENCE]);
+            assert_eq!(claims.extra.tenant, "acme");
+        }
+        // What is kept is the JSON the token signed, under the token's hash.
+        let now = jsonwebtoken::get_current_timestamp();
+        let kept = verifier
+            .verified
+            .get(&TokenHash::of(&token), 0, now)
+            .expect("the token is kept");
+        let signed = token.split('.').nth(1).expect("a payload");
+        assert_eq!(
+            &kept[..],
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, signed)
+                .expect("base64url")
+        );
+    }
+
+    #[rocket::async_test]
+    async fn claims_a_route_cannot_read_are_refused_whether_first_seen_or_cached() {
+        let verifier = verifier().await;
+        let first_seen = token(json!({"sub": "alice"}));
+        assert_eq!(
+            verifier.verified_claims::<Missing>(&first_seen).await.err(),
+            Some(Failure::UnreadableClaims)
+        );
+        let cached = token(json!({"sub": "bob"}));
+        let claims = verifier.verified_claims::<Tenant>(&cached).await;
+        assert_eq!(claims.err(), Some(Failure::UnreadableClaims));
+        let claims = verifier.verified_claims::<super::NoClaims>(&cached).await;
+        assert_eq!(claims.map(|c| c.sub).ok().flatten().as_deref(), Some("bob"));
+        assert_eq!(
+            verifier.verified_claims::<Missing>(&cached).await.err(),
+            Some(Failure::UnreadableClaims)
+        );
+    }
 
     #[test]
     fn the_header_is_read_before_any_key_and_crit_is_refused() {
