@@ -634,6 +634,34 @@ mod tests {
     }
 
     #[rocket::async_test]
+    async fn a_token_that_names_a_claim_twice_is_refused() {
+        // RFC 7519 §4: claim names are unique; a parser either rejects a
+        // duplicate or takes the last one. Rejecting leaves no doubt about
+        // which scope was granted.
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let exp = jsonwebtoken::get_current_timestamp() + 600;
+        let claims = format!(
+            r#"{{"sub":"alice","scope":"read","scope":"admin","aud":"{AUDIENCE}","exp":{exp}}}"#
+        );
+        let message = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"at+jwt"}"#),
+            URL_SAFE_NO_PAD.encode(claims)
+        );
+        let key = EncodingKey::from_secret(SECRET.as_bytes()).expect("an HMAC key");
+        let signature =
+            jsonwebtoken::crypto::sign(message.as_bytes(), &key, Algorithm::HS256).expect("signed");
+        let token = format!("{message}.{signature}");
+        let verifier = verifier().await;
+        let claims = verifier
+            .verified_claims::<super::NoClaims>(&token)
+            .await
+            .map(|claims| claims.scope);
+        assert_eq!(claims.err(), Some(Failure::UnreadableClaims));
+    }
+
+    #[rocket::async_test]
     async fn claims_a_route_cannot_read_are_refused_whether_first_seen_or_cached() {
         let verifier = verifier().await;
         let first_seen = token(json!({"sub": "alice"}));
