@@ -274,7 +274,9 @@ enum Failure {
     NotYetValid,
     WrongAudience,
     WrongIssuer,
-    MissingClaim(&'static str),
+    NoExp,
+    NoAud,
+    NoIss,
     UnreadableClaims,
     Unavailable(u32),
 }
@@ -310,9 +312,9 @@ impl Failure {
             Failure::NotYetValid => NOT_YET_VALID,
             Failure::WrongAudience => WRONG_AUDIENCE,
             Failure::WrongIssuer => WRONG_ISSUER,
-            Failure::MissingClaim("exp") => NO_EXP,
-            Failure::MissingClaim("aud") => NO_AUD,
-            Failure::MissingClaim(_) => NO_ISS,
+            Failure::NoExp => NO_EXP,
+            Failure::NoAud => NO_AUD,
+            Failure::NoIss => NO_ISS,
             Failure::UnreadableClaims => UNREADABLE_CLAIMS,
         };
         Rejection::invalid_token()
@@ -334,10 +336,11 @@ impl Failure {
             ErrorKind::InvalidAlgorithm | ErrorKind::UnsupportedAlgorithm => {
                 Failure::AlgorithmNotAccepted
             }
+            // Only these three are required (`required_spec_claims`).
             ErrorKind::MissingRequiredClaim(claim) => match claim.as_str() {
-                "exp" => Failure::MissingClaim("exp"),
-                "aud" => Failure::MissingClaim("aud"),
-                _ => Failure::MissingClaim("iss"),
+                "exp" => Failure::NoExp,
+                "aud" => Failure::NoAud,
+                _ => Failure::NoIss,
             },
             _ => Failure::Undecodable,
         }
