@@ -56,9 +56,19 @@ pub struct Claims<C = NoClaims> {
     pub iat: Option<u64>,
     /// The token's identifier.
     pub jti: Option<String>,
+    /// Not before, seconds since the epoch: checked by the verifier, not
+    /// kept for the route.
+    #[serde(default)]
+    nbf: Option<u64>,
     /// The app's own claims.
     #[serde(flatten)]
     pub extra: C,
+}
+
+impl<C> Claims<C> {
+    pub(crate) fn nbf(&self) -> Option<u64> {
+        self.nbf
+    }
 }
 
 /// No claims beyond the standard ones: the default of [`Claims`].

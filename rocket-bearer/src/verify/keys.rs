@@ -7,8 +7,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use aws_lc_rs::hmac;
+use aws_lc_rs::rsa::PublicKeyComponents;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED, ECDSA_P384_SHA384_FIXED, ED25519, ParsedPublicKey,
+    RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_2048_8192_SHA384, RSA_PKCS1_2048_8192_SHA512,
+    RSA_PSS_2048_8192_SHA256, RSA_PSS_2048_8192_SHA384, RSA_PSS_2048_8192_SHA512,
+    VerificationAlgorithm,
+};
 use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm};
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind};
 use rocket::tokio::sync::Mutex;
 use rocket::tokio::time::{Instant, sleep, sleep_until};
 use serde::Deserialize;
@@ -43,11 +51,95 @@ pub(crate) enum KeyFailure {
     Unavailable(u32),
 }
 
-/// One published key.
+/// One published key, parsed once for each algorithm it can check
+/// (RFC 7518 §3): reading an EC point or an RSA modulus again for each
+/// token would cost every first-seen token about a microsecond more
+/// (BENCHMARKS.md).
 pub(crate) struct Key {
-    pub(crate) decoding: DecodingKey,
+    checks: Vec<(Algorithm, SignatureCheck)>,
     /// The JWK's `alg`, when it names one (RFC 7517 §4.4).
     algorithm: Option<Algorithm>,
+}
+
+enum SignatureCheck {
+    Public(ParsedPublicKey),
+    /// Boxed: an HMAC key holds its hash states, 1.2 KiB.
+    Hmac(Box<hmac::Key>),
+}
+
+impl Key {
+    /// The key `decoding` holds, ready for each algorithm of its family
+    /// that accepts it (a P-256 point for ES256, not ES384); `None` if none
+    /// does.
+    fn new(decoding: &DecodingKey, algorithm: Option<Algorithm>) -> Option<Key> {
+        use Algorithm::{ES256, ES384, EdDSA, HS256, HS384, HS512, PS256, PS384, PS512};
+        use Algorithm::{RS256, RS384, RS512};
+        let public =
+            |bytes: &[u8], algorithms: &[(Algorithm, &'static dyn VerificationAlgorithm)]| {
+                algorithms
+                    .iter()
+                    .filter_map(|&(name, verification)| {
+                        let key = ParsedPublicKey::new(verification, bytes).ok()?;
+                        Some((name, SignatureCheck::Public(key)))
+                    })
+                    .collect()
+            };
+        let checks: Vec<(Algorithm, SignatureCheck)> = match (decoding.family(), decoding.kind()) {
+            (AlgorithmFamily::Hmac, DecodingKeyKind::SecretOrDer(secret)) => [
+                (HS256, hmac::HMAC_SHA256),
+                (HS384, hmac::HMAC_SHA384),
+                (HS512, hmac::HMAC_SHA512),
+            ]
+            .into_iter()
+            .map(|(name, hmac)| {
+                (
+                    name,
+                    SignatureCheck::Hmac(Box::new(hmac::Key::new(hmac, secret))),
+                )
+            })
+            .collect(),
+            (AlgorithmFamily::Ec, DecodingKeyKind::SecretOrDer(point)) => public(
+                point,
+                &[
+                    (ES256, &ECDSA_P256_SHA256_FIXED),
+                    (ES384, &ECDSA_P384_SHA384_FIXED),
+                ],
+            ),
+            (AlgorithmFamily::Ed, DecodingKeyKind::SecretOrDer(point)) => {
+                public(point, &[(EdDSA, &ED25519)])
+            }
+            (AlgorithmFamily::Rsa, DecodingKeyKind::RsaModulusExponent { n, e }) => {
+                let components = PublicKeyComponents { n, e };
+                [
+                    (RS256, &RSA_PKCS1_2048_8192_SHA256),
+                    (RS384, &RSA_PKCS1_2048_8192_SHA384),
+                    (RS512, &RSA_PKCS1_2048_8192_SHA512),
+                    (PS256, &RSA_PSS_2048_8192_SHA256),
+                    (PS384, &RSA_PSS_2048_8192_SHA384),
+                    (PS512, &RSA_PSS_2048_8192_SHA512),
+                ]
+                .into_iter()
+                .filter_map(|(name, parameters)| {
+                    let key = components.to_parsed_public_key(parameters).ok()?;
+                    Some((name, SignatureCheck::Public(key)))
+                })
+                .collect()
+            }
+            _ => Vec::new(),
+        };
+        (!checks.is_empty()).then_some(Key { checks, algorithm })
+    }
+
+    /// Whether `signature` is this key's, by `algorithm`, over `message`:
+    /// `false` too for an algorithm the key cannot check (a key of another
+    /// family than the token's `alg`).
+    pub(crate) fn verifies(&self, algorithm: Algorithm, message: &[u8], signature: &[u8]) -> bool {
+        match self.checks.iter().find(|(name, _)| *name == algorithm) {
+            Some((_, SignatureCheck::Public(key))) => key.verify_sig(message, signature).is_ok(),
+            Some((_, SignatureCheck::Hmac(key))) => hmac::verify(key, message, signature).is_ok(),
+            None => false,
+        }
+    }
 }
 
 /// A key set, by `kid`; keys without a `kid` under `""`.
@@ -69,13 +161,7 @@ impl KeySet {
                 let decoding = DecodingKey::from_jwk(jwk).ok()?;
                 let algorithm = jwk.common.key_algorithm.and_then(signature_algorithm);
                 let kid = jwk.common.key_id.clone().unwrap_or_default();
-                Some((
-                    kid,
-                    Arc::new(Key {
-                        decoding,
-                        algorithm,
-                    }),
-                ))
+                Some((kid, Arc::new(Key::new(&decoding, algorithm)?)))
             })
             .collect();
         KeySet {
@@ -86,11 +172,7 @@ impl KeySet {
 
     /// One shared secret.
     pub(crate) fn from_secret(secret: &[u8]) -> Option<KeySet> {
-        let decoding = DecodingKey::from_secret(secret).ok()?;
-        let key = Key {
-            decoding,
-            algorithm: None,
-        };
+        let key = Key::new(&DecodingKey::from_secret(secret).ok()?, None)?;
         Some(KeySet {
             keys: HashMap::from([(String::new(), Arc::new(key))]),
             expires: None,
@@ -516,6 +598,113 @@ mod tests {
             Some(KeyFailure::WrongAlgorithm),
             "a key published for HS384"
         );
+    }
+
+    #[test]
+    fn each_key_checks_the_algorithms_of_its_family_and_no_other() {
+        use aws_lc_rs::rand::SystemRandom;
+        use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
+        use aws_lc_rs::signature::{
+            ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair,
+            Ed25519KeyPair, KeyPair, RSA_PKCS1_SHA256, RSA_PSS_SHA512,
+        };
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use serde_json::json;
+
+        let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+        let random = SystemRandom::new();
+        let message = b"header.claims";
+        let mut jwks = Vec::new();
+        let mut signatures = Vec::new();
+        for (kid, signing, curve, algorithm) in [
+            (
+                "p256",
+                &ECDSA_P256_SHA256_FIXED_SIGNING,
+                "P-256",
+                Algorithm::ES256,
+            ),
+            (
+                "p384",
+                &ECDSA_P384_SHA384_FIXED_SIGNING,
+                "P-384",
+                Algorithm::ES384,
+            ),
+        ] {
+            let pkcs8 = EcdsaKeyPair::generate_pkcs8(signing, &random).expect("generated");
+            let pair = EcdsaKeyPair::from_pkcs8(signing, pkcs8.as_ref()).expect("a key pair");
+            let point = pair.public_key().as_ref();
+            let half = (point.len() - 1) / 2;
+            jwks.push(json!({"kty": "EC", "kid": kid, "crv": curve,
+                "x": b64(&point[1..=half]), "y": b64(&point[1 + half..])}));
+            let signature = pair.sign(&random, message).expect("signed");
+            signatures.push((kid, algorithm, signature.as_ref().to_vec()));
+        }
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&random).expect("generated");
+        let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("a key pair");
+        jwks.push(json!({"kty": "OKP", "kid": "ed", "crv": "Ed25519",
+            "x": b64(pair.public_key().as_ref())}));
+        signatures.push(("ed", Algorithm::EdDSA, pair.sign(message).as_ref().to_vec()));
+        let pair = RsaKeyPair::generate(KeySize::Rsa2048).expect("an RSA key pair");
+        let components = aws_lc_rs::rsa::PublicKeyComponents::<Vec<u8>>::from(pair.public_key());
+        jwks.push(json!({"kty": "RSA", "kid": "rsa",
+            "n": b64(&components.n), "e": b64(&components.e)}));
+        for (padding, algorithm) in [
+            (
+                &RSA_PKCS1_SHA256 as &dyn aws_lc_rs::signature::RsaEncoding,
+                Algorithm::RS256,
+            ),
+            (&RSA_PSS_SHA512, Algorithm::PS512),
+        ] {
+            let mut signature = vec![0; pair.public_modulus_len()];
+            pair.sign(padding, &random, message, &mut signature)
+                .expect("signed");
+            signatures.push(("rsa", algorithm, signature));
+        }
+        let secret = b"0123456789abcdef0123456789abcdef";
+        jwks.push(json!({"kty": "oct", "kid": "hmac", "k": b64(secret)}));
+        let tag = aws_lc_rs::hmac::sign(
+            &aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA384, secret),
+            message,
+        );
+        signatures.push(("hmac", Algorithm::HS384, tag.as_ref().to_vec()));
+
+        let set: JwkSet = serde_json::from_value(json!({ "keys": jwks })).expect("a JWKS");
+        let set = KeySet::from_jwks(&set);
+        let every = [
+            Algorithm::HS256,
+            Algorithm::HS384,
+            Algorithm::HS512,
+            Algorithm::ES256,
+            Algorithm::ES384,
+            Algorithm::RS256,
+            Algorithm::RS384,
+            Algorithm::RS512,
+            Algorithm::PS256,
+            Algorithm::PS384,
+            Algorithm::PS512,
+            Algorithm::EdDSA,
+        ];
+        for (kid, algorithm, signature) in &signatures {
+            let key = set.find(Some(kid), *algorithm).expect("the key");
+            assert!(
+                key.verifies(*algorithm, message, signature),
+                "{kid} {algorithm:?}"
+            );
+            let mut tampered = signature.clone();
+            tampered[0] ^= 1;
+            assert!(!key.verifies(*algorithm, message, &tampered), "{kid}");
+            assert!(
+                !key.verifies(*algorithm, b"header.other", signature),
+                "{kid}"
+            );
+            for other in every.iter().filter(|other| *other != algorithm) {
+                assert!(
+                    !key.verifies(*other, message, signature),
+                    "{kid} as {other:?}"
+                );
+            }
+        }
     }
 
     #[test]

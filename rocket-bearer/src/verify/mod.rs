@@ -63,7 +63,6 @@ mod claims;
 mod keys;
 mod settings;
 
-use std::collections::HashSet;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -71,9 +70,8 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, Validation};
 use rocket::fairing::{AdHoc, Fairing};
 use rocket::figment::Figment;
 use rocket::http::Status;
@@ -230,8 +228,11 @@ impl<S: RequiredScope, C> Sentinel for AccessToken<S, C> {
 /// verify a token read elsewhere or to report readiness.
 pub struct Verifier {
     keys: Keys,
-    /// One validation for each accepted algorithm.
-    validations: Vec<(Algorithm, Validation)>,
+    /// The allow-list (RFC 8725 §3.1): never `none`, never HMAC with
+    /// public keys (settings.rs refuses both).
+    algorithms: Vec<Algorithm>,
+    /// Seconds allowed on `exp` and `nbf` for clocks that differ.
+    leeway: u64,
     accept_plain_jwt: bool,
     issuer: Option<String>,
     audience: String,
@@ -321,30 +322,6 @@ impl Failure {
             .with_description(description)
             .into()
     }
-
-    fn from_jwt(error: &jsonwebtoken::errors::Error) -> Failure {
-        match error.kind() {
-            ErrorKind::InvalidSignature
-            | ErrorKind::InvalidEcdsaKey
-            | ErrorKind::InvalidEddsaKey
-            | ErrorKind::InvalidRsaKey(_)
-            | ErrorKind::InvalidKeyFormat => Failure::BadSignature,
-            ErrorKind::ExpiredSignature => Failure::Expired,
-            ErrorKind::ImmatureSignature => Failure::NotYetValid,
-            ErrorKind::InvalidAudience => Failure::WrongAudience,
-            ErrorKind::InvalidIssuer => Failure::WrongIssuer,
-            ErrorKind::InvalidAlgorithm | ErrorKind::UnsupportedAlgorithm => {
-                Failure::AlgorithmNotAccepted
-            }
-            // Only these three are required (`required_spec_claims`).
-            ErrorKind::MissingRequiredClaim(claim) => match claim.as_str() {
-                "exp" => Failure::NoExp,
-                "aud" => Failure::NoAud,
-                _ => Failure::NoIss,
-            },
-            _ => Failure::Undecodable,
-        }
-    }
 }
 
 impl From<KeyFailure> for Failure {
@@ -376,10 +353,6 @@ impl Verifier {
     /// A verifier configured from `figment`, for an app that builds it
     /// itself (the keys are loaded as by [`fairing`](Verifier::fairing)).
     pub async fn from_figment(figment: &Figment) -> Result<Verifier, ConfigError> {
-        // Whatever other crates enable, the keys are checked with aws-lc.
-        jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER
-            .install_default()
-            .ok();
         let settings = Settings::from_figment(figment)?;
         let keys = match &settings.keys {
             KeySource::Secret(secret) => {
@@ -432,23 +405,6 @@ impl Verifier {
     }
 
     fn new(settings: Settings, keys: Keys) -> Verifier {
-        let validations = settings
-            .algorithms
-            .iter()
-            .map(|&algorithm| {
-                let mut validation = Validation::new(algorithm);
-                validation.leeway = settings.leeway;
-                validation.validate_nbf = true;
-                validation.set_audience(&[&settings.audience]);
-                let mut required: HashSet<String> = ["exp", "aud"].map(str::to_owned).into();
-                if let Some(issuer) = &settings.issuer {
-                    validation.set_issuer(&[issuer]);
-                    required.insert("iss".to_owned());
-                }
-                validation.required_spec_claims = required;
-                (algorithm, validation)
-            })
-            .collect();
         let names: Vec<String> = settings
             .algorithms
             .iter()
@@ -461,7 +417,8 @@ impl Verifier {
         .unwrap_or(UNDECODABLE);
         Verifier {
             keys,
-            validations,
+            algorithms: settings.algorithms,
+            leeway: settings.leeway,
             accept_plain_jwt: settings.accept_plain_jwt,
             issuer: settings.issuer,
             audience: settings.audience,
@@ -499,29 +456,70 @@ impl Verifier {
         if !self.accept_plain_jwt && !is_access_token_type(header.typ.as_deref()) {
             return Err(Failure::NotAccessToken);
         }
-        let (algorithm, validation) = header
+        let algorithm = header
             .alg
             .parse::<Algorithm>()
             .ok()
-            .and_then(|algorithm| self.validations.iter().find(|(a, _)| *a == algorithm))
+            .filter(|algorithm| self.algorithms.contains(algorithm))
             .ok_or(Failure::AlgorithmNotAccepted)?;
-        let key = self.keys.find(header.kid.as_deref(), *algorithm).await?;
-        // The signature and the registered claims; the claims themselves
-        // are read once, below, from the JSON that is kept.
-        jsonwebtoken::decode::<IgnoredAny>(token, &key.decoding, validation)
-            .map_err(|error| Failure::from_jwt(&error))?;
+        let key = self.keys.find(header.kid.as_deref(), algorithm).await?;
+        let (message, signature) = token.rsplit_once('.').ok_or(Failure::Undecodable)?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| Failure::Undecodable)?;
+        if !key.verifies(algorithm, message.as_bytes(), &signature) {
+            return Err(Failure::BadSignature);
+        }
+        // Only a signed payload is read: once, into the route's claims,
+        // which the checks below then read too.
         let json = signed_claims(token)?;
-        let claims: Claims<C> = read_claims(&json)?;
+        let claims: Claims<C> = serde_json::from_slice(&json).map_err(|_| unreadable(&json))?;
+        self.check(&claims, now)?;
         // Under the generation the key came from: a set that changed since
         // empties the cache at the next lookup.
         self.verified
             .insert(hash, generation, now, claims.exp, json);
         Ok(claims)
     }
+
+    /// The registered claims RFC 9068 §4 requires a resource to check,
+    /// in this order (`exp` is present, or the claims were not read):
+    /// `aud` and `iss` present (an empty `iss` is none: an issuer is a URL,
+    /// RFC 8414 §2), `exp` not passed and `nbf`
+    /// reached, each with the leeway (RFC 7519 §4.1.4, §4.1.5), `iss` equal
+    /// to the configured issuer, `aud` naming this resource (RFC 8707).
+    fn check<C>(&self, claims: &Claims<C>, now: u64) -> Result<(), Failure> {
+        if claims.aud.is_empty() {
+            return Err(Failure::NoAud);
+        }
+        if self.issuer.is_some() && claims.iss.is_empty() {
+            return Err(Failure::NoIss);
+        }
+        if claims.exp < now.saturating_sub(self.leeway) {
+            return Err(Failure::Expired);
+        }
+        if claims
+            .nbf()
+            .is_some_and(|nbf| nbf > now.saturating_add(self.leeway))
+        {
+            return Err(Failure::NotYetValid);
+        }
+        if self
+            .issuer
+            .as_ref()
+            .is_some_and(|issuer| claims.iss != *issuer)
+        {
+            return Err(Failure::WrongIssuer);
+        }
+        if !claims.aud.contains(&self.audience) {
+            return Err(Failure::WrongAudience);
+        }
+        Ok(())
+    }
 }
 
 /// The claims as the token signed them: its second part, decoded from
-/// base64url (RFC 7515 §7.1), which `decode` has just verified.
+/// base64url (RFC 7515 §7.1), whose signature has just been checked.
 fn signed_claims(token: &str) -> Result<Arc<[u8]>, Failure> {
     let payload = token.split('.').nth(1).ok_or(Failure::Undecodable)?;
     URL_SAFE_NO_PAD
@@ -533,6 +531,20 @@ fn signed_claims(token: &str) -> Result<Arc<[u8]>, Failure> {
 /// The claims a route reads, standard and its own.
 fn read_claims<C: DeserializeOwned>(json: &[u8]) -> Result<Claims<C>, Failure> {
     serde_json::from_slice(json).map_err(|_| Failure::UnreadableClaims)
+}
+
+/// Why signed claims could not be read: no `exp` at all (RFC 9068 §2.2
+/// requires it), or claims the route's type does not accept.
+fn unreadable(json: &[u8]) -> Failure {
+    /// The one claim a token cannot go without, looked for alone.
+    #[derive(Deserialize)]
+    struct Exp {
+        exp: Option<IgnoredAny>,
+    }
+    match serde_json::from_slice::<Exp>(json) {
+        Ok(Exp { exp: None }) => Failure::NoExp,
+        _ => Failure::UnreadableClaims,
+    }
 }
 
 /// The JOSE header, read without trusting it: three parts, the first
@@ -681,6 +693,69 @@ mod tests {
             verifier.verified_claims::<Missing>(&cached).await.err(),
             Some(Failure::UnreadableClaims)
         );
+    }
+
+    #[rocket::async_test]
+    async fn each_registered_claim_is_checked_with_a_minute_of_leeway() {
+        const ISSUER: &str = "https://as.example";
+        let figment = Figment::new()
+            .merge(("bearer_hmac_secret", SECRET))
+            .merge(("bearer_audience", AUDIENCE))
+            .merge(("bearer_issuer", ISSUER))
+            .merge(("bearer_leeway", 60));
+        let verifier = Verifier::from_figment(&figment).await.expect("valid");
+        let now = jsonwebtoken::get_current_timestamp();
+        let key = EncodingKey::from_secret(SECRET.as_bytes()).expect("an HMAC key");
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some("at+jwt".to_owned());
+        let valid = json!({"iss": ISSUER, "aud": AUDIENCE, "exp": now + 600, "sub": "alice"});
+        let cases = [
+            (json!({}), Ok(())),
+            (json!({"aud": ["https://other.example/", AUDIENCE]}), Ok(())),
+            (json!({"exp": now - 59}), Ok(())),
+            (json!({"exp": now - 61}), Err(Failure::Expired)),
+            (json!({"nbf": now + 59}), Ok(())),
+            (json!({"nbf": now + 61}), Err(Failure::NotYetValid)),
+            (json!({"exp": null}), Err(Failure::NoExp)),
+            (json!({"exp": "soon"}), Err(Failure::UnreadableClaims)),
+            (json!({"nbf": "soon"}), Err(Failure::UnreadableClaims)),
+            (json!({"aud": null}), Err(Failure::NoAud)),
+            (json!({"aud": []}), Err(Failure::NoAud)),
+            (json!({"iss": null}), Err(Failure::NoIss)),
+            (json!({"iss": ""}), Err(Failure::NoIss)),
+            (
+                json!({"iss": "https://as.example/"}),
+                Err(Failure::WrongIssuer),
+            ),
+            (json!({"iss": [ISSUER]}), Err(Failure::UnreadableClaims)),
+            (
+                json!({"aud": "https://other.example/"}),
+                Err(Failure::WrongAudience),
+            ),
+            (
+                json!({"aud": ["https://other.example/"]}),
+                Err(Failure::WrongAudience),
+            ),
+            // In the order of RFC 9068 §4: expiry before issuer and audience.
+            (
+                json!({"exp": now - 61, "iss": "x", "aud": "y"}),
+                Err(Failure::Expired),
+            ),
+            (json!({"iss": "x", "aud": "y"}), Err(Failure::WrongIssuer)),
+        ];
+        for (changes, expected) in cases {
+            // The valid claims, with these changed (null: removed).
+            let mut claims = valid.as_object().expect("an object").clone();
+            for (name, value) in changes.as_object().expect("an object") {
+                match value {
+                    serde_json::Value::Null => claims.remove(name),
+                    value => claims.insert(name.clone(), value.clone()),
+                };
+            }
+            let token = jsonwebtoken::encode(&header, &claims, &key).expect("a signed token");
+            let verified = verifier.verified_claims::<super::NoClaims>(&token).await;
+            assert_eq!(verified.map(|_| ()), expected, "{changes}");
+        }
     }
 
     #[test]
