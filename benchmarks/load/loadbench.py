@@ -37,7 +37,10 @@ times the ES256 signature check alone on the server's CPU. Three floods of
 `GET /me`: `401` without a token, `cached` with one valid token again and
 again (hits in the cache of verified tokens), `first-seen` with --tokens
 distinct valid tokens in turn (benchmarks/load/tokens.lua; more than the
-cache holds, so each one misses and its signature is checked). It prints
+cache holds, so each one misses and its signature is checked). wrk runs on
+the server's CPU (--client-cpu): on another CPU, a server answering every
+100 µs finds wrk asleep and pays a cross-CPU wake-up for each answer, which
+the 401 flood, where wrk stays busy, mostly does not. It prints
 the same figures, then each flood against the 401 and the targets of issue
 18: a cached token at most 1.5x the 401's CPU, a first-seen one at most
 the signature check plus the 401, plus 10 %. Python 3 standard library
@@ -139,6 +142,13 @@ def parse_options():
         "--verifier", action="store_true",
         help="instead of the service and its peers: rocket-bearer's "
              "resource_server example, floods 401, cached and first-seen")
+    parser.add_argument(
+        "--client-cpu", choices=["same", "other"], default="same",
+        help="--verifier: wrk on the server's CPU (default), or on another "
+             "one as for the service; on another, each answer to a slow "
+             "request wakes a sleeping wrk across CPUs, a cost of the "
+             "loopback client that the 401 flood mostly avoids "
+             "(BENCHMARKS.md)")
     parser.add_argument(
         "--tokens", type=int, default=16384,
         help="--verifier: distinct tokens of the first-seen flood, more than "
@@ -300,6 +310,8 @@ def verifier(wrk, options):
     release = TARGET / "release"
     cpus = sorted(os.sched_getaffinity(0))
     server_cpu, wrk_cpu = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)
+    if options.client_cpu == "same":
+        wrk_cpu = server_cpu
     keys = TARGET / "loadbench-verifier"
     keys.mkdir(exist_ok=True)
     tokens = keys / "tokens.txt"
@@ -313,9 +325,11 @@ def verifier(wrk, options):
     wrk_command = pinned(wrk_cpu, [wrk])
 
     print(machine(), flush=True)
-    placement = (f"server on CPU {server_cpu}, wrk (1 thread) on CPU {wrk_cpu}"
-                 if server_cpu is not None else
-                 "one CPU: server and wrk (1 thread) share it, unpinned")
+    placement = ("one CPU: server and wrk (1 thread) share it, unpinned"
+                 if server_cpu is None else
+                 f"server and wrk (1 thread) both on CPU {server_cpu}"
+                 if server_cpu == wrk_cpu else
+                 f"server on CPU {server_cpu}, wrk (1 thread) on CPU {wrk_cpu}")
     print(f"{placement}; {options.rounds} rounds; warm-up {options.warmup}s, "
           f"measure {options.duration}s; connections {options.connections}; "
           f"{options.tokens} first-seen tokens", flush=True)
