@@ -69,9 +69,10 @@ enum SignatureCheck {
 
 impl Key {
     /// The key `decoding` holds, ready for each algorithm of its family
-    /// that accepts it (a P-256 point for ES256, not ES384); `None` if none
-    /// does.
-    fn new(decoding: &DecodingKey, algorithm: Option<Algorithm>) -> Option<Key> {
+    /// that accepts it (a P-256 point for ES256, not ES384). A key none
+    /// accepts (P-521, say) is kept, so that its `kid` stays known, and
+    /// verifies nothing.
+    fn new(decoding: &DecodingKey, algorithm: Option<Algorithm>) -> Key {
         use Algorithm::{ES256, ES384, EdDSA, HS256, HS384, HS512, PS256, PS384, PS512};
         use Algorithm::{RS256, RS384, RS512};
         let public =
@@ -127,7 +128,7 @@ impl Key {
             }
             _ => Vec::new(),
         };
-        (!checks.is_empty()).then_some(Key { checks, algorithm })
+        Key { checks, algorithm }
     }
 
     /// Whether `signature` is this key's, by `algorithm`, over `message`:
@@ -161,7 +162,7 @@ impl KeySet {
                 let decoding = DecodingKey::from_jwk(jwk).ok()?;
                 let algorithm = jwk.common.key_algorithm.and_then(signature_algorithm);
                 let kid = jwk.common.key_id.clone().unwrap_or_default();
-                Some((kid, Arc::new(Key::new(&decoding, algorithm)?)))
+                Some((kid, Arc::new(Key::new(&decoding, algorithm))))
             })
             .collect();
         KeySet {
@@ -172,7 +173,7 @@ impl KeySet {
 
     /// One shared secret.
     pub(crate) fn from_secret(secret: &[u8]) -> Option<KeySet> {
-        let key = Key::new(&DecodingKey::from_secret(secret).ok()?, None)?;
+        let key = Key::new(&DecodingKey::from_secret(secret).ok()?, None);
         Some(KeySet {
             keys: HashMap::from([(String::new(), Arc::new(key))]),
             expires: None,
@@ -669,8 +670,17 @@ mod tests {
         );
         signatures.push(("hmac", Algorithm::HS384, tag.as_ref().to_vec()));
 
+        // A P-521 key, which no algorithm here accepts: kept, so that its
+        // kid is known, and verifying nothing.
+        jwks.push(json!({"kty": "EC", "kid": "p521", "crv": "P-521",
+            "x": b64(&[7; 66]), "y": b64(&[9; 66])}));
         let set: JwkSet = serde_json::from_value(json!({ "keys": jwks })).expect("a JWKS");
         let set = KeySet::from_jwks(&set);
+        let p521 = set
+            .find(Some("p521"), Algorithm::ES256)
+            .expect("a known kid");
+        let (_, _, signature) = &signatures[0];
+        assert!(!p521.verifies(Algorithm::ES256, message, signature));
         let every = [
             Algorithm::HS256,
             Algorithm::HS384,

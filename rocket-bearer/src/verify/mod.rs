@@ -49,11 +49,11 @@
 //! | --- | --- | --- |
 //! | `bearer_issuer` | the issuer: tokens' `iss` must equal it; its keys are discovered unless static keys are set | none |
 //! | `bearer_audience` | this resource's identifier (RFC 8707): tokens' `aud` must contain it | required |
-//! | `bearer_leeway` | seconds of clock skew allowed on `exp` and `nbf` | `60` |
+//! | `bearer_leeway` | seconds of clock skew allowed on `exp` and `nbf`, at most 300 | `60` |
 //! | `bearer_algorithms` | the accepted `alg`s | the asymmetric ones; `["HS256"]` with a secret |
 //! | `bearer_accept_plain_jwt` | accept tokens whose `typ` is not `at+jwt`, for servers that do not set it | `false` |
 //! | `bearer_jwks_file` | static keys: a JWKS document | none |
-//! | `bearer_hmac_secret` | a shared secret, at least 32 bytes, for tests and small setups | none |
+//! | `bearer_hmac_secret` | a shared secret, at least 32 bytes (48 for HS384, 64 for HS512), for tests and small setups | none |
 //!
 //! Each is also a `ROCKET_` variable (`ROCKET_BEARER_ISSUER`). A bad value
 //! stops the launch with one line naming the key.

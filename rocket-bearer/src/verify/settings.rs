@@ -17,6 +17,11 @@ use crate::metadata::checked_url;
 /// minutes to an hour). It is also `jsonwebtoken`'s and Spring Security's.
 pub(crate) const DEFAULT_LEEWAY: u64 = 60;
 
+/// The most leeway taken: five minutes. A clock further off is broken,
+/// and a leeway as long as a token's lifetime would turn the `exp` check
+/// off.
+const MAX_LEEWAY: u64 = 300;
+
 /// The shortest HMAC secret taken: 256 bits, the output size of HS256's
 /// hash (RFC 7518 §3.2).
 const MIN_SECRET: usize = 32;
@@ -126,10 +131,37 @@ impl Settings {
             None => ASYMMETRIC.to_vec(),
             Some(names) => algorithms(&names, symmetric)?,
         };
+        // RFC 7518 §3.2: a key at least as long as the hash's output.
+        if let KeySource::Secret(secret) = &keys {
+            for algorithm in &algorithms {
+                let needed = match algorithm {
+                    Algorithm::HS384 => 48,
+                    Algorithm::HS512 => 64,
+                    _ => MIN_SECRET,
+                };
+                if secret.len() < needed {
+                    return Err(error(
+                        "bearer_hmac_secret",
+                        format!(
+                            "must be at least {needed} bytes for {algorithm:?} (RFC 7518 section 3.2)"
+                        ),
+                    ));
+                }
+            }
+        }
+        let leeway = optional(figment, "bearer_leeway")?.unwrap_or(DEFAULT_LEEWAY);
+        if leeway > MAX_LEEWAY {
+            return Err(error(
+                "bearer_leeway",
+                format!(
+                    "must be at most {MAX_LEEWAY} seconds: a small leeway (RFC 7519 section 4.1.4)"
+                ),
+            ));
+        }
         Ok(Settings {
             issuer,
             audience,
-            leeway: optional(figment, "bearer_leeway")?.unwrap_or(DEFAULT_LEEWAY),
+            leeway,
             algorithms,
             accept_plain_jwt: optional(figment, "bearer_accept_plain_jwt")?.unwrap_or(false),
             keys,
@@ -260,6 +292,25 @@ mod tests {
                     ("bearer_algorithms", json!(["ES256"])),
                 ],
                 "bearer_algorithms: ES256 needs public keys, and bearer_hmac_secret is a secret",
+            ),
+            (
+                vec![
+                    audience.clone(),
+                    (
+                        "bearer_hmac_secret",
+                        json!("0123456789abcdef0123456789abcdef0123456789abcdef"),
+                    ),
+                    ("bearer_algorithms", json!(["HS256", "HS384", "HS512"])),
+                ],
+                "bearer_hmac_secret: must be at least 64 bytes for HS512 (RFC 7518 section 3.2)",
+            ),
+            (
+                vec![
+                    issuer.clone(),
+                    audience.clone(),
+                    ("bearer_leeway", json!(301)),
+                ],
+                "bearer_leeway: must be at most 300 seconds: a small leeway (RFC 7519 section 4.1.4)",
             ),
         ];
         for (pairs, expected) in cases {
