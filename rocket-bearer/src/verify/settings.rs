@@ -170,8 +170,8 @@ impl Settings {
 }
 
 /// The algorithms taken with public keys when none are set: every
-/// asymmetric one `jsonwebtoken` verifies.
-const ASYMMETRIC: [Algorithm; 9] = [
+/// asymmetric one the verifier checks (`keys::Key`).
+pub(crate) const ASYMMETRIC: [Algorithm; 9] = [
     Algorithm::ES256,
     Algorithm::ES384,
     Algorithm::RS256,
