@@ -59,6 +59,9 @@ pub(crate) struct Key {
     checks: Vec<(Algorithm, SignatureCheck)>,
     /// The JWK's `alg`, when it names one (RFC 7517 §4.4).
     algorithm: Option<Algorithm>,
+    /// The key's bytes as published, to tell a key replaced under the
+    /// same `kid` from the same key fetched again.
+    material: Box<[u8]>,
 }
 
 enum SignatureCheck {
@@ -85,6 +88,17 @@ impl Key {
                     })
                     .collect()
             };
+        let material = match decoding.kind() {
+            DecodingKeyKind::SecretOrDer(bytes) => bytes.clone(),
+            DecodingKeyKind::RsaModulusExponent { n, e } => {
+                // n's length first, so that no other (n, e) reads the same.
+                let mut bytes = n.len().to_be_bytes().to_vec();
+                bytes.extend_from_slice(n);
+                bytes.extend_from_slice(e);
+                bytes
+            }
+        }
+        .into_boxed_slice();
         let checks: Vec<(Algorithm, SignatureCheck)> = match (decoding.family(), decoding.kind()) {
             (AlgorithmFamily::Hmac, DecodingKeyKind::SecretOrDer(secret)) => [
                 (HS256, hmac::HMAC_SHA256),
@@ -128,7 +142,11 @@ impl Key {
             }
             _ => Vec::new(),
         };
-        Key { checks, algorithm }
+        Key {
+            checks,
+            algorithm,
+            material,
+        }
     }
 
     /// Whether `signature` is this key's, by `algorithm`, over `message`:
@@ -203,9 +221,16 @@ impl KeySet {
         }
     }
 
-    fn same_kids(&self, other: &KeySet) -> bool {
+    /// Whether `other` holds the same keys under the same `kid`s: a set
+    /// fetched again unchanged keeps what was verified with it, a key
+    /// removed, added or replaced under its `kid` does not.
+    fn same_keys(&self, other: &KeySet) -> bool {
         self.keys.len() == other.keys.len()
-            && self.keys.keys().all(|kid| other.keys.contains_key(kid))
+            && self.keys.iter().all(|(kid, key)| {
+                other.keys.get(kid).is_some_and(|other| {
+                    other.material == key.material && other.algorithm == key.algorithm
+                })
+            })
     }
 }
 
@@ -394,7 +419,7 @@ impl Remote {
                 .current
                 .write()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if !current.same_kids(&set) {
+            if !current.same_keys(&set) {
                 self.generation.fetch_add(1, Ordering::AcqRel);
             }
             *current = Arc::new(set);
@@ -599,6 +624,30 @@ mod tests {
             set.find(Some("b"), Algorithm::HS256).err(),
             Some(KeyFailure::WrongAlgorithm),
             "a key published for HS384"
+        );
+    }
+
+    #[test]
+    fn a_key_replaced_under_its_kid_makes_another_set_and_a_refetch_the_same() {
+        let set = |keys: serde_json::Value| {
+            let jwks: JwkSet =
+                serde_json::from_value(serde_json::json!({ "keys": keys })).expect("a JWKS");
+            KeySet::from_jwks(&jwks)
+        };
+        let a = serde_json::json!({"kty": "RSA", "kid": "a", "n": "AQAB", "e": "AQAB"});
+        let b = serde_json::json!({"kty": "oct", "kid": "b", "k": "MDEyMzQ1Njc4OWFiY2RlZg"});
+        let b_replaced =
+            serde_json::json!({"kty": "oct", "kid": "b", "k": "ZmVkY2JhOTg3NjU0MzIxMA"});
+        let b_for_hs384 = serde_json::json!({"kty": "oct", "kid": "b", "alg": "HS384",
+            "k": "MDEyMzQ1Njc4OWFiY2RlZg"});
+        let current = set(serde_json::json!([a, b]));
+        assert!(current.same_keys(&set(serde_json::json!([b, a]))));
+        assert!(!current.same_keys(&set(serde_json::json!([a, b_replaced]))));
+        assert!(!current.same_keys(&set(serde_json::json!([a, b_for_hs384]))));
+        assert!(!current.same_keys(&set(serde_json::json!([a]))));
+        assert!(
+            !current.same_keys(&set(serde_json::json!([a, {"kty": "oct", "kid": "c",
+            "k": "MDEyMzQ1Njc4OWFiY2RlZg"}])))
         );
     }
 
