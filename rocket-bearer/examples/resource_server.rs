@@ -542,6 +542,24 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     #[ignore = "needs oidc-provider: npm ci --prefix rocket-bearer/tests/issuer"]
+    async fn a_token_verified_with_a_key_the_issuer_retired_stops_verifying_when_the_key_set_is_due()
+     {
+        let issuer = Issuer::start_with_jwks_max_age(5).await;
+        let server = serve(&issuer).await;
+        let token = issuer.token(OAuthClient::Reader, "read", AUDIENCE).await;
+        assert_eq!(server.with_token("/me", &token).await, ok("reader"));
+        issuer.rotate(true).await;
+        // Only this token comes: no new kid makes the verifier refetch. Its
+        // key set (max-age=5) is due 5 s after the launch fetched it.
+        sleep(Duration::from_millis(5500)).await;
+        assert_eq!(
+            server.with_token("/me", &token).await,
+            invalid_token("the token is signed with a key this resource does not know (kid)")
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs oidc-provider: npm ci --prefix rocket-bearer/tests/issuer"]
     async fn an_issuer_down_is_a_503_for_unseen_keys_only_and_verification_resumes() {
         let mut issuer = Issuer::start().await;
         let server = serve(&issuer).await;

@@ -28,8 +28,9 @@ impl TokenHash {
 
 /// The claims of each token verified, as the JSON it signed (decoded from
 /// base64url; smaller than a parsed tree, and read into the claims type of
-/// each route), by the token's hash, until its `exp`, for one key-set
-/// generation.
+/// each route), by the token's hash, until its `exp` or until the key set
+/// that verified it is due for a refetch, whichever comes first, for one
+/// key-set generation.
 pub(crate) struct VerifiedTokens {
     entries: Mutex<Entries>,
 }
@@ -40,9 +41,21 @@ struct Entries {
     by_hash: HashMap<TokenHash, Entry>,
 }
 
+impl Entries {
+    /// Forgets every token if `generation` is newer than the cache's: a
+    /// request that read the generation before a refetch (and verified
+    /// with the set before it) neither empties the cache nor adds to it.
+    fn advance(&mut self, generation: u64) {
+        if generation > self.generation {
+            self.by_hash.clear();
+            self.generation = generation;
+        }
+    }
+}
+
 struct Entry {
     claims: Arc<[u8]>,
-    exp: u64,
+    until: u64,
 }
 
 impl VerifiedTokens {
@@ -59,42 +72,44 @@ impl VerifiedTokens {
     }
 
     /// The claims of the token hashed to `hash` if it was verified under
-    /// key-set `generation` and has not expired at `now` (no leeway: never
-    /// past its `exp`).
+    /// key-set `generation` and is still kept at `now` (no leeway: never
+    /// past its `exp`). A newer generation empties the cache.
     pub(crate) fn get(&self, hash: &TokenHash, generation: u64, now: u64) -> Option<Arc<[u8]>> {
         let mut entries = self.entries();
         if entries.generation != generation {
-            entries.by_hash.clear();
-            entries.generation = generation;
+            entries.advance(generation);
             return None;
         }
         let entry = entries.by_hash.get(hash)?;
-        (now < entry.exp).then(|| Arc::clone(&entry.claims))
+        (now < entry.until).then(|| Arc::clone(&entry.claims))
     }
 
-    /// Keeps a token's claims. When full, the expired entries go; if none
-    /// has, all go: the bound holds, and the cost is one signature check
-    /// per token seen again.
+    /// Keeps a token's claims until `until` (its `exp`, or earlier), if
+    /// it was verified under the newest generation seen. When full, the
+    /// entries no longer kept go; if none has, all go: the bound holds,
+    /// and the cost is one signature check per token seen again.
     pub(crate) fn insert(
         &self,
         hash: TokenHash,
         generation: u64,
         now: u64,
-        exp: u64,
+        until: u64,
         claims: Arc<[u8]>,
     ) {
         let mut entries = self.entries();
         if entries.generation != generation {
-            entries.by_hash.clear();
-            entries.generation = generation;
+            entries.advance(generation);
+        }
+        if entries.generation != generation {
+            return;
         }
         if entries.by_hash.len() >= CAPACITY {
-            entries.by_hash.retain(|_, entry| now < entry.exp);
+            entries.by_hash.retain(|_, entry| now < entry.until);
             if entries.by_hash.len() >= CAPACITY {
                 entries.by_hash.clear();
             }
         }
-        entries.by_hash.insert(hash, Entry { claims, exp });
+        entries.by_hash.insert(hash, Entry { claims, until });
     }
 
     /// How many tokens are kept.
@@ -124,6 +139,17 @@ mod tests {
         assert!(cache.get(&other, 1, 150).is_none());
         assert!(cache.get(&token, 2, 150).is_none(), "another key set");
         assert!(cache.get(&token, 1, 150).is_none(), "emptied on the change");
+    }
+
+    #[test]
+    fn a_request_verified_with_an_older_key_set_neither_adds_nor_empties() {
+        let cache = VerifiedTokens::new();
+        let (token, late) = (TokenHash::of("a.b.c"), TokenHash::of("a.b.d"));
+        cache.insert(token, 2, 100, 200, claims());
+        cache.insert(late, 1, 100, 200, claims());
+        assert!(cache.get(&late, 1, 150).is_none());
+        assert!(cache.get(&late, 2, 150).is_none(), "not added");
+        assert!(cache.get(&token, 2, 150).is_some(), "not emptied");
     }
 
     #[test]

@@ -339,6 +339,22 @@ impl Keys {
         }
     }
 
+    /// Until when, in seconds since the epoch at `now`, a token verified
+    /// now may be taken as verified without asking the keys again: until
+    /// the issuer's set is due for a refetch, so that a key the issuer
+    /// removed stops verifying the tokens cached with it too, though no
+    /// new token came to refetch the set; static keys, for ever.
+    pub(crate) fn fresh_until(&self, now: u64) -> u64 {
+        let remote = match self {
+            Keys::Static(_) => return u64::MAX,
+            Keys::Issuer(remote) => remote,
+        };
+        remote.current().expires.map_or(now, |expires| {
+            let left = expires.saturating_duration_since(Instant::now());
+            now.saturating_add(left.as_secs())
+        })
+    }
+
     /// Whether any key is loaded: for the app's readiness.
     pub(crate) fn loaded(&self) -> bool {
         match self {

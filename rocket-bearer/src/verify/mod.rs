@@ -477,16 +477,16 @@ impl Verifier {
         self.check(&claims, now)?;
         // Under the generation the key came from: a set that changed since
         // empties the cache at the next lookup.
-        self.verified
-            .insert(hash, generation, now, claims.exp, json);
+        let until = claims.exp.min(self.keys.fresh_until(now));
+        self.verified.insert(hash, generation, now, until, json);
         Ok(claims)
     }
 
     /// The registered claims RFC 9068 §4 requires a resource to check,
     /// in this order (`exp` is present, or the claims were not read):
     /// `aud` and `iss` present (an empty `iss` is none: an issuer is a URL,
-    /// RFC 8414 §2), `exp` not passed and `nbf`
-    /// reached, each with the leeway (RFC 7519 §4.1.4, §4.1.5), `iss` equal
+    /// RFC 8414 §2), the time before `exp` and not before `nbf`, each with
+    /// the leeway (RFC 7519 §4.1.4, §4.1.5), `iss` equal
     /// to the configured issuer, `aud` naming this resource (RFC 8707).
     fn check<C>(&self, claims: &Claims<C>, now: u64) -> Result<(), Failure> {
         if claims.aud.is_empty() {
@@ -495,7 +495,8 @@ impl Verifier {
         if self.issuer.is_some() && claims.iss.is_empty() {
             return Err(Failure::NoIss);
         }
-        if claims.exp < now.saturating_sub(self.leeway) {
+        // Valid only before `exp`: at `exp` plus the leeway, expired.
+        if now >= claims.exp.saturating_add(self.leeway) {
             return Err(Failure::Expired);
         }
         if claims
@@ -755,6 +756,39 @@ mod tests {
             let token = jsonwebtoken::encode(&header, &claims, &key).expect("a signed token");
             let verified = verifier.verified_claims::<super::NoClaims>(&token).await;
             assert_eq!(verified.map(|_| ()), expected, "{changes}");
+        }
+    }
+
+    #[rocket::async_test]
+    async fn a_token_expires_at_exp_plus_the_leeway_and_is_valid_from_nbf_less_it() {
+        const NOW: u64 = 1_000_000;
+        for leeway in [0, 60] {
+            let figment = Figment::new()
+                .merge(("bearer_hmac_secret", SECRET))
+                .merge(("bearer_audience", AUDIENCE))
+                .merge(("bearer_leeway", leeway));
+            let verifier = Verifier::from_figment(&figment).await.expect("valid");
+            let cases = [
+                (json!({"exp": NOW - leeway}), Err(Failure::Expired)),
+                (json!({"exp": NOW - leeway + 1}), Ok(())),
+                (json!({"exp": NOW + 1, "nbf": NOW + leeway}), Ok(())),
+                (
+                    json!({"exp": NOW + 1, "nbf": NOW + leeway + 1}),
+                    Err(Failure::NotYetValid),
+                ),
+            ];
+            for (times, expected) in cases {
+                let mut claims = json!({"aud": AUDIENCE});
+                for (name, value) in times.as_object().expect("an object") {
+                    claims[name] = value.clone();
+                }
+                let claims: super::Claims = serde_json::from_value(claims).expect("claims");
+                assert_eq!(
+                    verifier.check(&claims, NOW),
+                    expected,
+                    "{times}, leeway {leeway}"
+                );
+            }
         }
     }
 

@@ -2,7 +2,7 @@
 // panva's oidc-provider (OpenID Certified), configured for what a resource
 // server meets in production. Usage:
 //
-//   node issuer.mjs [--port N] [--state DIR] [--exit-with-stdin]
+//   node issuer.mjs [--port N] [--state DIR] [--exit-with-stdin] [--jwks-max-age S]
 //
 // It listens on 127.0.0.1 (port 0, the default, picks a free one), prints one
 // line to stdout when ready ("listening http://127.0.0.1:PORT") and nothing
@@ -32,6 +32,9 @@ const { values: args } = parseArgs({
     port: { type: 'string', default: '0' },
     state: { type: 'string' },
     'exit-with-stdin': { type: 'boolean', default: false },
+    // oidc-provider sends its jwks_uri without Cache-Control; with this, the
+    // key set says how long it may be kept, as Keycloak's and Auth0's do.
+    'jwks-max-age': { type: 'string' },
   },
 });
 
@@ -185,6 +188,9 @@ const server = createServer((req, res) => {
   }
   if ((path === '/jwks' || path === `${OTHER}/jwks`) && (req.method === 'GET' || req.method === 'HEAD')) {
     jwksFetches += 1;
+    if (args['jwks-max-age'] !== undefined) {
+      res.setHeader('cache-control', `max-age=${Number(args['jwks-max-age'])}`);
+    }
   }
   if (path === RFC8414_OTHER) {
     // oidc-provider derives its URLs from the part of originalUrl before url.

@@ -63,6 +63,8 @@ pub struct Issuer {
     http: reqwest::Client,
     /// Its keys (keys.json), kept across restarts, and its stderr (issuer.log).
     state: TempDir,
+    /// Options of issuer.mjs beyond the harness's own, kept across restarts.
+    options: Vec<String>,
 }
 
 struct Process {
@@ -76,8 +78,18 @@ impl Issuer {
     /// Starts an issuer on a free loopback port with a fresh key; panics
     /// with [`NEEDS_ISSUER`] when node or the node_modules are missing.
     pub async fn start() -> Issuer {
+        Issuer::start_with(Vec::new()).await
+    }
+
+    /// Starts an issuer as [`Issuer::start`] does, whose jwks_uri answers
+    /// with `Cache-Control: max-age=<seconds>`.
+    pub async fn start_with_jwks_max_age(seconds: u32) -> Issuer {
+        Issuer::start_with(vec!["--jwks-max-age".to_owned(), seconds.to_string()]).await
+    }
+
+    async fn start_with(options: Vec<String>) -> Issuer {
         let state = tempfile::tempdir().expect("a temporary directory for the issuer's keys");
-        let (process, url) = spawn(state.path(), 0).await;
+        let (process, url) = spawn(state.path(), 0, &options).await;
         let http = reqwest::Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(10))
@@ -88,6 +100,7 @@ impl Issuer {
             url,
             http,
             state,
+            options,
         }
     }
 
@@ -213,14 +226,14 @@ impl Issuer {
             .next()
             .and_then(|port| port.parse().ok())
             .expect("the issuer's URL ends with its port");
-        let (process, url) = spawn(self.state.path(), port).await;
+        let (process, url) = spawn(self.state.path(), port, &self.options).await;
         assert_eq!(url, self.url, "the issuer restarts on its port");
         self.process = Some(process);
     }
 }
 
 /// Runs issuer.mjs and waits for its ready line, `listening URL`.
-async fn spawn(state: &Path, port: u16) -> (Process, String) {
+async fn spawn(state: &Path, port: u16, options: &[String]) -> (Process, String) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/issuer");
     assert!(
         dir.join("node_modules/oidc-provider/package.json")
@@ -233,6 +246,7 @@ async fn spawn(state: &Path, port: u16) -> (Process, String) {
         .arg(dir.join("issuer.mjs"))
         .args(["--port", &port.to_string(), "--exit-with-stdin", "--state"])
         .arg(state)
+        .args(options)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(stderr)
