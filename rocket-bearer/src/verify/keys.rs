@@ -57,11 +57,24 @@ pub(crate) enum KeyFailure {
 /// (BENCHMARKS.md).
 pub(crate) struct Key {
     checks: Vec<(Algorithm, SignatureCheck)>,
-    /// The JWK's `alg`, when it names one (RFC 7517 §4.4).
-    algorithm: Option<Algorithm>,
+    /// What the JWK's `alg` allows (RFC 7517 §4.4).
+    published_for: PublishedFor,
     /// The key's bytes as published, to tell a key replaced under the
     /// same `kid` from the same key fetched again.
     material: Box<[u8]>,
+}
+
+/// The algorithms a key may check, by its JWK's `alg` (RFC 7517 §4.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PublishedFor {
+    /// No `alg`: any algorithm of the key's family.
+    AnyOfFamily,
+    /// This signature algorithm only.
+    One(Algorithm),
+    /// An algorithm this verifier does not check signatures with
+    /// (`RSA-OAEP`, `ES512`, one it does not know): none. Read as "no
+    /// `alg`", such a key would verify every algorithm of its family.
+    Other,
 }
 
 enum SignatureCheck {
@@ -75,7 +88,7 @@ impl Key {
     /// that accepts it (a P-256 point for ES256, not ES384). A key none
     /// accepts (P-521, say) is kept, so that its `kid` stays known, and
     /// verifies nothing.
-    fn new(decoding: &DecodingKey, algorithm: Option<Algorithm>) -> Key {
+    fn new(decoding: &DecodingKey, published_for: PublishedFor) -> Key {
         use Algorithm::{ES256, ES384, EdDSA, HS256, HS384, HS512, PS256, PS384, PS512};
         use Algorithm::{RS256, RS384, RS512};
         let public =
@@ -144,7 +157,7 @@ impl Key {
         };
         Key {
             checks,
-            algorithm,
+            published_for,
             material,
         }
     }
@@ -178,9 +191,13 @@ impl KeySet {
             .filter(|jwk| is_for_signatures(jwk))
             .filter_map(|jwk| {
                 let decoding = DecodingKey::from_jwk(jwk).ok()?;
-                let algorithm = jwk.common.key_algorithm.and_then(signature_algorithm);
+                let published_for = match jwk.common.key_algorithm {
+                    None => PublishedFor::AnyOfFamily,
+                    Some(algorithm) => signature_algorithm(algorithm)
+                        .map_or(PublishedFor::Other, PublishedFor::One),
+                };
                 let kid = jwk.common.key_id.clone().unwrap_or_default();
-                Some((kid, Arc::new(Key::new(&decoding, algorithm))))
+                Some((kid, Arc::new(Key::new(&decoding, published_for))))
             })
             .collect();
         KeySet {
@@ -191,7 +208,10 @@ impl KeySet {
 
     /// One shared secret.
     pub(crate) fn from_secret(secret: &[u8]) -> Option<KeySet> {
-        let key = Key::new(&DecodingKey::from_secret(secret).ok()?, None);
+        let key = Key::new(
+            &DecodingKey::from_secret(secret).ok()?,
+            PublishedFor::AnyOfFamily,
+        );
         Some(KeySet {
             keys: HashMap::from([(String::new(), Arc::new(key))]),
             expires: None,
@@ -215,9 +235,10 @@ impl KeySet {
             None => only(),
         }
         .ok_or(KeyFailure::Unknown)?;
-        match key.algorithm {
-            Some(published) if published != algorithm => Err(KeyFailure::WrongAlgorithm),
-            _ => Ok(Arc::clone(key)),
+        match key.published_for {
+            PublishedFor::AnyOfFamily => Ok(Arc::clone(key)),
+            PublishedFor::One(published) if published == algorithm => Ok(Arc::clone(key)),
+            PublishedFor::One(_) | PublishedFor::Other => Err(KeyFailure::WrongAlgorithm),
         }
     }
 
@@ -228,15 +249,30 @@ impl KeySet {
         self.keys.len() == other.keys.len()
             && self.keys.iter().all(|(kid, key)| {
                 other.keys.get(kid).is_some_and(|other| {
-                    other.material == key.material && other.algorithm == key.algorithm
+                    other.material == key.material && other.published_for == key.published_for
                 })
             })
     }
 }
 
+/// Whether a JWK may verify signatures: its `use`, when present, is `sig`
+/// (RFC 7517 §4.2), and its `key_ops`, when present, hold `verify` (§4.3).
 fn is_for_signatures(jwk: &Jwk) -> bool {
-    use jsonwebtoken::jwk::PublicKeyUse;
-    !matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption))
+    use jsonwebtoken::jwk::{KeyOperations, PublicKeyUse};
+    let usable = matches!(
+        jwk.common.public_key_use,
+        None | Some(PublicKeyUse::Signature)
+    );
+    let operations = jwk
+        .common
+        .key_operations
+        .as_deref()
+        .is_none_or(|operations| {
+            operations
+                .iter()
+                .any(|operation| matches!(operation, KeyOperations::Verify))
+        });
+    usable && operations
 }
 
 fn signature_algorithm(algorithm: KeyAlgorithm) -> Option<Algorithm> {
@@ -665,6 +701,45 @@ mod tests {
             !current.same_keys(&set(serde_json::json!([a, {"kty": "oct", "kid": "c",
             "k": "MDEyMzQ1Njc4OWFiY2RlZg"}])))
         );
+    }
+
+    #[test]
+    fn a_key_is_used_only_for_the_signatures_its_jwk_allows() {
+        let k = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY";
+        let jwks: JwkSet = serde_json::from_value(serde_json::json!({"keys": [
+            {"kty": "oct", "kid": "any", "k": k},
+            {"kty": "oct", "kid": "sig", "use": "sig", "key_ops": ["sign", "verify"], "k": k},
+            {"kty": "oct", "kid": "oaep", "alg": "RSA-OAEP", "k": k},
+            {"kty": "oct", "kid": "unknown-alg", "alg": "HS1024", "k": k},
+            {"kty": "oct", "kid": "enc", "use": "enc", "k": k},
+            {"kty": "oct", "kid": "other-use", "use": "tls", "k": k},
+            {"kty": "oct", "kid": "encrypt", "key_ops": ["encrypt", "decrypt"], "k": k},
+            {"kty": "oct", "kid": "no-ops", "key_ops": [], "k": k}
+        ]}))
+        .expect("a JWKS");
+        let set = KeySet::from_jwks(&jwks);
+        for kid in ["any", "sig"] {
+            assert!(set.find(Some(kid), Algorithm::HS256).is_ok(), "{kid}");
+        }
+        // Published for an algorithm that is not a signature this verifier
+        // checks: known, and refused for every algorithm of its family.
+        for kid in ["oaep", "unknown-alg"] {
+            for algorithm in [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512] {
+                assert_eq!(
+                    set.find(Some(kid), algorithm).err(),
+                    Some(KeyFailure::WrongAlgorithm),
+                    "{kid} {algorithm:?}"
+                );
+            }
+        }
+        // Not for signatures at all: skipped, as if not published.
+        for kid in ["enc", "other-use", "encrypt", "no-ops"] {
+            assert_eq!(
+                set.find(Some(kid), Algorithm::HS256).err(),
+                Some(KeyFailure::Unknown),
+                "{kid}"
+            );
+        }
     }
 
     #[test]
