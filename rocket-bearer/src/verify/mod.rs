@@ -51,7 +51,7 @@
 //! | `bearer_audience` | this resource's identifier (RFC 8707): tokens' `aud` must contain it | required |
 //! | `bearer_leeway` | seconds of clock skew allowed on `exp` and `nbf`, at most 300 | `60` |
 //! | `bearer_algorithms` | the accepted `alg`s | the asymmetric ones; `["HS256"]` with a secret |
-//! | `bearer_accept_plain_jwt` | accept tokens whose `typ` is not `at+jwt`, for servers that do not set it | `false` |
+//! | `bearer_accept_plain_jwt` | also accept tokens whose `typ` is `JWT` or absent, for servers that do not type access tokens `at+jwt` (another type, such as `logout+jwt`, is still refused) | `false` |
 //! | `bearer_jwks_file` | static keys: a JWKS document | none |
 //! | `bearer_hmac_secret` | a shared secret, at least 32 bytes (48 for HS384, 64 for HS512), for tests and small setups | none |
 //!
@@ -453,7 +453,7 @@ impl Verifier {
             return read_claims(&json);
         }
         let header = read_header(token)?;
-        if !self.accept_plain_jwt && !is_access_token_type(header.typ.as_deref()) {
+        if !is_access_token_type(header.typ.as_deref(), self.accept_plain_jwt) {
             return Err(Failure::NotAccessToken);
         }
         let algorithm = header
@@ -567,12 +567,17 @@ fn read_header(token: &str) -> Result<Header, Failure> {
     }
 }
 
-/// `at+jwt`, or its full media type, in any letter case (RFC 9068 §2.1,
-/// RFC 7515 §4.1.9).
-fn is_access_token_type(typ: Option<&str>) -> bool {
-    typ.is_some_and(|typ| {
-        typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
-    })
+/// Whether a token's `typ` is an access token's: `at+jwt`, or its full
+/// media type, in any letter case (RFC 9068 §2.1, RFC 7515 §4.1.9); and,
+/// when plain JWTs are accepted, `JWT` or none (RFC 7519 §5.1). Never the
+/// type of another kind of JWT (`logout+jwt`, `secevent+jwt`): a token
+/// typed for another use is refused whatever the setting (RFC 8725 §3.11).
+fn is_access_token_type(typ: Option<&str>, accept_plain_jwt: bool) -> bool {
+    let is_one_of = |types: [&str; 2]| {
+        typ.is_some_and(|typ| types.iter().any(|name| typ.eq_ignore_ascii_case(name)))
+    };
+    is_one_of(["at+jwt", "application/at+jwt"])
+        || accept_plain_jwt && (typ.is_none() || is_one_of(["JWT", "application/jwt"]))
 }
 
 #[cfg(test)]
@@ -812,12 +817,18 @@ mod tests {
     }
 
     #[test]
-    fn an_access_token_is_typed_at_jwt_in_either_form() {
+    fn an_access_token_is_typed_at_jwt_and_a_plain_jwt_only_when_accepted() {
         for typ in ["at+jwt", "AT+JWT", "application/at+jwt"] {
-            assert!(is_access_token_type(Some(typ)));
+            assert!(is_access_token_type(Some(typ), false), "{typ}");
+            assert!(is_access_token_type(Some(typ), true), "{typ}");
         }
-        for typ in [None, Some("JWT"), Some("jwt"), Some("at+jwt2")] {
-            assert!(!is_access_token_type(typ));
+        for typ in [None, Some("JWT"), Some("jwt"), Some("application/JWT")] {
+            assert!(!is_access_token_type(typ, false), "{typ:?}");
+            assert!(is_access_token_type(typ, true), "{typ:?}");
+        }
+        for typ in ["at+jwt2", "logout+jwt", "secevent+jwt", "dpop+jwt", ""] {
+            assert!(!is_access_token_type(Some(typ), false), "{typ}");
+            assert!(!is_access_token_type(Some(typ), true), "{typ}");
         }
     }
 }
