@@ -259,11 +259,11 @@ impl KeySet {
 /// (RFC 7517 §4.2), and its `key_ops`, when present, hold `verify` (§4.3).
 fn is_for_signatures(jwk: &Jwk) -> bool {
     use jsonwebtoken::jwk::{KeyOperations, PublicKeyUse};
-    let usable = matches!(
+    let use_allows = matches!(
         jwk.common.public_key_use,
         None | Some(PublicKeyUse::Signature)
     );
-    let operations = jwk
+    let operations_allow = jwk
         .common
         .key_operations
         .as_deref()
@@ -272,7 +272,7 @@ fn is_for_signatures(jwk: &Jwk) -> bool {
                 .iter()
                 .any(|operation| matches!(operation, KeyOperations::Verify))
         });
-    usable && operations
+    use_allows && operations_allow
 }
 
 fn signature_algorithm(algorithm: KeyAlgorithm) -> Option<Algorithm> {

@@ -588,7 +588,7 @@ mod tests {
     use serde_json::json;
 
     use super::cache::TokenHash;
-    use super::{Failure, Verifier, is_access_token_type, read_header};
+    use super::{Failure, NoClaims, Verifier, is_access_token_type, read_header};
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
     const AUDIENCE: &str = "https://api.example/";
@@ -813,6 +813,42 @@ mod tests {
                 Some(Failure::Undecodable),
                 "{garbage}"
             );
+        }
+    }
+
+    #[rocket::async_test]
+    async fn the_plain_jwt_setting_admits_jwt_and_untyped_tokens_and_no_other_type() {
+        let key = EncodingKey::from_secret(SECRET.as_bytes()).expect("an HMAC key");
+        let claims = json!({"aud": AUDIENCE, "exp": jsonwebtoken::get_current_timestamp() + 600});
+        let typed = |typ: Option<&str>| {
+            let mut header = Header::new(Algorithm::HS256);
+            header.typ = typ.map(str::to_owned);
+            jsonwebtoken::encode(&header, &claims, &key).expect("a signed token")
+        };
+        for accept_plain_jwt in [false, true] {
+            let figment = Figment::new()
+                .merge(("bearer_hmac_secret", SECRET))
+                .merge(("bearer_audience", AUDIENCE))
+                .merge(("bearer_accept_plain_jwt", accept_plain_jwt));
+            let verifier = Verifier::from_figment(&figment).await.expect("valid");
+            let plain = if accept_plain_jwt {
+                Ok(())
+            } else {
+                Err(Failure::NotAccessToken)
+            };
+            for (typ, expected) in [
+                (Some("at+jwt"), Ok(())),
+                (Some("JWT"), plain),
+                (None, plain),
+                (Some("logout+jwt"), Err(Failure::NotAccessToken)),
+            ] {
+                let verified = verifier.verified_claims::<NoClaims>(&typed(typ)).await;
+                assert_eq!(
+                    verified.map(|_| ()),
+                    expected,
+                    "{typ:?}, accept_plain_jwt {accept_plain_jwt}"
+                );
+            }
         }
     }
 
