@@ -25,7 +25,7 @@ use rocket::figment::providers::Env;
 use rocket::serde::json::{Value, json};
 use rocket::tokio::runtime::Builder;
 use rocket::{Build, Config, Rocket, get, routes};
-use rocket_bearer::verify::{AccessToken, RequiredScope, Verifier};
+use rocket_bearer::verify::{AccessToken, Requirement, Verifier};
 use rocket_bearer::{Description, Realm, Rejection, Scope};
 
 /// The realm every challenge names (RFC 6750 §3).
@@ -39,12 +39,12 @@ const NO_SUB: Description = Description::from_static("the token has no sub claim
 /// The scope `GET /admin` needs, in its signature.
 struct Admin;
 
-impl RequiredScope for Admin {
+impl Requirement for Admin {
     const SCOPE: Option<Scope> = Some(Scope::from_static("admin"));
 }
 
 /// `{"sub":"<sub>"}`, or `invalid_token` for a token about no one.
-fn subject<S: RequiredScope>(token: &AccessToken<S>) -> Result<Value, Rejection> {
+fn subject<R: Requirement>(token: &AccessToken<R>) -> Result<Value, Rejection> {
     match &token.claims().sub {
         Some(sub) => Ok(json!({ "sub": sub })),
         None => Err(Rejection::invalid_token().with_description(NO_SUB).into()),
@@ -146,21 +146,35 @@ mod tests {
     /// A comma is outside the b64token alphabet.
     const NOT_B64: &str = "abc,def";
 
-    const NO_ERROR: &str = r#"Bearer realm="jwt example""#;
-    const ADMIN_NEEDED: &str = r#"Bearer realm="jwt example", scope="admin""#;
-    const NOT_ADMIN: &str =
-        r#"Bearer realm="jwt example", error="insufficient_scope", scope="admin""#;
-    const EXPIRED: &str = r#"Bearer realm="jwt example", error="invalid_token", error_description="the token has expired""#;
-    const FORGED: &str = r#"Bearer realm="jwt example", error="invalid_token", error_description="the token's signature does not match""#;
-    const NOT_HS256: &str = r#"Bearer realm="jwt example", error="invalid_token", error_description="the token is not signed with HS256""#;
-    const UNDECODABLE: &str = r#"Bearer realm="jwt example", error="invalid_token", error_description="the token cannot be decoded as a JWT""#;
-    const NOT_YET: &str = r#"Bearer realm="jwt example", error="invalid_token", error_description="the token is not valid yet (nbf)""#;
-    const NO_EXP: &str = r#"Bearer realm="jwt example", error="invalid_token", error_description="the token has no exp claim""#;
-    const NO_SUB: &str = r#"Bearer realm="jwt example", error="invalid_token", error_description="the token has no sub claim""#;
-    const ELSEWHERE: &str = r#"Bearer realm="jwt example", error="invalid_token", error_description="the token is not meant for this resource (aud)""#;
-    const REPEATED: &str = r#"Bearer realm="jwt example", error="invalid_request", error_description="send one Authorization header, not several""#;
-    const NO_TOKEN: &str = r#"Bearer realm="jwt example", error="invalid_request", error_description="no token after Bearer""#;
-    const NOT_B64TOKEN: &str = r#"Bearer realm="jwt example", error="invalid_request", error_description="the token is not a b64token of RFC 6750 section 2.1""#;
+    // Every refusal of the verifier also offers DPoP (RFC 9449 §7.2), its
+    // error only on the Bearer challenge the request used.
+    const ALGS: &str = "ES256 ES384 EdDSA PS256 PS384 PS512 RS256 RS384 RS512";
+    const DPOP: &str =
+        r#"DPoP realm="jwt example", algs="ES256 ES384 EdDSA PS256 PS384 PS512 RS256 RS384 RS512""#;
+    const DPOP_ADMIN: &str = r#"DPoP realm="jwt example", scope="admin", algs="ES256 ES384 EdDSA PS256 PS384 PS512 RS256 RS384 RS512""#;
+
+    /// The Bearer challenge with these parameters after the realm, then the
+    /// DPoP challenge without error (`dpop`).
+    fn challenge(parameters: &str, dpop: &str) -> String {
+        match parameters {
+            "" => format!(r#"Bearer realm="jwt example", {dpop}"#),
+            _ => format!(r#"Bearer realm="jwt example", {parameters}, {dpop}"#),
+        }
+    }
+
+    fn invalid_token(description: &str) -> String {
+        challenge(
+            &format!(r#"error="invalid_token", error_description="{description}""#),
+            DPOP,
+        )
+    }
+
+    fn invalid_request(description: &str) -> String {
+        challenge(
+            &format!(r#"error="invalid_request", error_description="{description}""#),
+            DPOP,
+        )
+    }
 
     /// What a client checks in an answer.
     #[derive(Debug, PartialEq)]
@@ -281,35 +295,56 @@ mod tests {
             json!({ "sub": "alice", "aud": "jwt-example", "exp": in_ten_minutes(), "scope": scope }),
         );
         for scoped in [alice(), administrator] {
-            assert_eq!(get("/admin", &[bearer(&scoped)]), refused(403, NOT_ADMIN));
+            assert_eq!(
+                get("/admin", &[bearer(&scoped)]),
+                refused(
+                    403,
+                    &challenge(r#"error="insufficient_scope", scope="admin""#, DPOP_ADMIN)
+                )
+            );
         }
     }
 
     #[test]
     fn a_request_without_authorization_is_challenged_without_an_error_code() {
-        assert_eq!(get("/me", &[]), refused(401, NO_ERROR));
+        assert_eq!(get("/me", &[]), refused(401, &challenge("", DPOP)));
         // The route's required scope, named so that a client asks for it.
-        assert_eq!(get("/admin", &[]), refused(401, ADMIN_NEEDED));
+        assert_eq!(
+            get("/admin", &[]),
+            refused(401, &challenge(r#"scope="admin""#, DPOP_ADMIN))
+        );
     }
 
     #[test]
     fn another_scheme_is_challenged_without_an_error_code() {
-        assert_eq!(get("/me", &[BASIC.into()]), refused(401, NO_ERROR));
+        assert_eq!(
+            get("/me", &[BASIC.into()]),
+            refused(401, &challenge("", DPOP))
+        );
     }
 
     #[test]
     fn an_expired_token_is_invalid_token_with_a_description() {
-        assert_eq!(get("/me", &[bearer(&expired())]), refused(401, EXPIRED));
+        assert_eq!(
+            get("/me", &[bearer(&expired())]),
+            refused(401, &invalid_token("the token has expired"))
+        );
     }
 
     #[test]
     fn a_forged_token_is_invalid_token_with_a_description() {
-        assert_eq!(get("/me", &[bearer(&forged())]), refused(401, FORGED));
+        assert_eq!(
+            get("/me", &[bearer(&forged())]),
+            refused(401, &invalid_token("the token's signature does not match"))
+        );
     }
 
     #[test]
     fn a_token_signed_with_another_algorithm_is_invalid_token_with_a_description() {
-        assert_eq!(get("/me", &[bearer(&hs384())]), refused(401, NOT_HS256));
+        assert_eq!(
+            get("/me", &[bearer(&hs384())]),
+            refused(401, &invalid_token("the token is not signed with HS256"))
+        );
     }
 
     #[test]
@@ -322,11 +357,20 @@ mod tests {
             json!({ "sub": "alice", "aud": "jwt-example", "exp": in_ten_minutes(), "nbf": in_ten_minutes() - 60 }),
         );
         let cases = [
-            (NOT_A_JWT.to_owned(), UNDECODABLE),
-            (not_yet, NOT_YET),
-            (no_exp, NO_EXP),
-            (no_sub, NO_SUB),
-            (elsewhere, ELSEWHERE),
+            (
+                NOT_A_JWT.to_owned(),
+                &invalid_token("the token cannot be decoded as a JWT"),
+            ),
+            (not_yet, &invalid_token("the token is not valid yet (nbf)")),
+            (no_exp, &invalid_token("the token has no exp claim")),
+            (
+                no_sub,
+                &r#"Bearer realm="jwt example", error="invalid_token", error_description="the token has no sub claim""#.to_owned(),
+            ),
+            (
+                elsewhere,
+                &invalid_token("the token is not meant for this resource (aud)"),
+            ),
         ];
         for (refused_token, challenge) in cases {
             let answer = get("/me", &[bearer(&refused_token)]);
@@ -337,17 +381,34 @@ mod tests {
     #[test]
     fn a_repeated_authorization_header_is_invalid_request() {
         let twice = [bearer(&alice()), bearer(&alice())];
-        assert_eq!(get("/me", &twice), refused(400, REPEATED));
+        assert_eq!(
+            get("/me", &twice),
+            refused(
+                400,
+                &format!(
+                    r#"Bearer realm="jwt example", error="invalid_request", error_description="send one Authorization header, not several", DPoP realm="jwt example", error="invalid_request", error_description="send one Authorization header, not several", algs="{ALGS}""#
+                )
+            )
+        );
     }
 
     #[test]
     fn bearer_without_a_token_is_invalid_request() {
-        assert_eq!(get("/me", &["Bearer".into()]), refused(400, NO_TOKEN));
+        assert_eq!(
+            get("/me", &["Bearer".into()]),
+            refused(400, &invalid_request("no token after Bearer"))
+        );
     }
 
     #[test]
     fn a_token_that_is_not_a_b64token_is_invalid_request() {
-        assert_eq!(get("/me", &[bearer(NOT_B64)]), refused(400, NOT_B64TOKEN));
+        assert_eq!(
+            get("/me", &[bearer(NOT_B64)]),
+            refused(
+                400,
+                &invalid_request("the token is not a b64token of RFC 6750 section 2.1")
+            )
+        );
     }
 
     #[test]
@@ -461,21 +522,68 @@ mod tests {
         let cases = [
             ("/me", vec![as_alice.clone()], alice_answer()),
             ("/admin", vec![as_admin], alice_answer()),
-            ("/admin", vec![as_alice.clone()], refused(403, NOT_ADMIN)),
-            ("/me", vec![], refused(401, NO_ERROR)),
-            ("/admin", vec![], refused(401, ADMIN_NEEDED)),
-            ("/me", vec![BASIC.into()], refused(401, NO_ERROR)),
-            ("/me", vec![bearer(&expired())], refused(401, EXPIRED)),
-            ("/me", vec![bearer(&forged())], refused(401, FORGED)),
-            ("/me", vec![bearer(&hs384())], refused(401, NOT_HS256)),
-            ("/me", vec![bearer(NOT_A_JWT)], refused(401, UNDECODABLE)),
+            (
+                "/admin",
+                vec![as_alice.clone()],
+                refused(
+                    403,
+                    &challenge(r#"error="insufficient_scope", scope="admin""#, DPOP_ADMIN),
+                ),
+            ),
+            ("/me", vec![], refused(401, &challenge("", DPOP))),
+            (
+                "/admin",
+                vec![],
+                refused(401, &challenge(r#"scope="admin""#, DPOP_ADMIN)),
+            ),
+            (
+                "/me",
+                vec![BASIC.into()],
+                refused(401, &challenge("", DPOP)),
+            ),
+            (
+                "/me",
+                vec![bearer(&expired())],
+                refused(401, &invalid_token("the token has expired")),
+            ),
+            (
+                "/me",
+                vec![bearer(&forged())],
+                refused(401, &invalid_token("the token's signature does not match")),
+            ),
+            (
+                "/me",
+                vec![bearer(&hs384())],
+                refused(401, &invalid_token("the token is not signed with HS256")),
+            ),
+            (
+                "/me",
+                vec![bearer(NOT_A_JWT)],
+                refused(401, &invalid_token("the token cannot be decoded as a JWT")),
+            ),
             (
                 "/me",
                 vec![as_alice.clone(), as_alice],
-                refused(400, REPEATED),
+                refused(
+                    400,
+                    &format!(
+                        r#"Bearer realm="jwt example", error="invalid_request", error_description="send one Authorization header, not several", DPoP realm="jwt example", error="invalid_request", error_description="send one Authorization header, not several", algs="{ALGS}""#
+                    ),
+                ),
             ),
-            ("/me", vec!["Bearer".into()], refused(400, NO_TOKEN)),
-            ("/me", vec![bearer(NOT_B64)], refused(400, NOT_B64TOKEN)),
+            (
+                "/me",
+                vec!["Bearer".into()],
+                refused(400, &invalid_request("no token after Bearer")),
+            ),
+            (
+                "/me",
+                vec![bearer(NOT_B64)],
+                refused(
+                    400,
+                    &invalid_request("the token is not a b64token of RFC 6750 section 2.1"),
+                ),
+            ),
         ];
 
         let (port, shutdown, end) = serve();

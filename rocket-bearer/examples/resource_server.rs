@@ -25,13 +25,13 @@ use rocket::figment::providers::Env;
 use rocket::http::Status;
 use rocket::serde::json::{Value, json};
 use rocket::{Build, Config, Rocket, State, get, routes};
-use rocket_bearer::verify::{AccessToken, RequiredScope, Verifier};
+use rocket_bearer::verify::{AccessToken, Requirement, Verifier};
 use rocket_bearer::{ResourceMetadata, Scope};
 
 /// The scope `GET /admin` needs, in its signature.
 struct Admin;
 
-impl RequiredScope for Admin {
+impl Requirement for Admin {
     const SCOPE: Option<Scope> = Some(Scope::from_static("admin"));
 }
 
@@ -251,18 +251,44 @@ mod tests {
     /// A path, the request's headers, and the answer expected.
     type Case = (&'static str, Vec<(&'static str, String)>, Answer);
 
-    /// A refusal: its status, its challenge with `resource_metadata`, and
-    /// the JSON body of its status.
+    /// The DPoP challenge's `algs`: every asymmetric algorithm.
+    const ALGS: &str = "ES256 ES384 EdDSA PS256 PS384 PS512 RS256 RS384 RS512";
+
+    /// A refusal of a request sent as Bearer, or with no credentials: its
+    /// status, its Bearer challenge with `resource_metadata`, then the DPoP
+    /// challenge without error (RFC 9449 §7.2), naming the scope the route
+    /// requires too, and the JSON body of its status.
     fn refused(status: u16, parameters: &str) -> Answer {
+        let scope = match parameters.contains(r#"scope="admin""#) {
+            true => r#"scope="admin", "#,
+            false => "",
+        };
+        let bearer = match parameters {
+            "" => format!(r#"Bearer resource_metadata="{METADATA}""#),
+            _ => format!(r#"Bearer {parameters}, resource_metadata="{METADATA}""#),
+        };
+        let dpop = format!(r#"DPoP {scope}algs="{ALGS}", resource_metadata="{METADATA}""#);
+        answer(status, format!("{bearer}, {dpop}"))
+    }
+
+    /// A refusal whose error goes on both challenges: no scheme was used
+    /// unambiguously.
+    fn refused_on_both(status: u16, parameters: &str) -> Answer {
+        answer(
+            status,
+            format!(
+                r#"Bearer {parameters}, resource_metadata="{METADATA}", DPoP {parameters}, algs="{ALGS}", resource_metadata="{METADATA}""#
+            ),
+        )
+    }
+
+    /// A refusal with this challenge and the JSON body of its status.
+    fn answer(status: u16, challenge: String) -> Answer {
         let message = match status {
             400 => "Bad Request",
             401 => "Unauthorized",
             403 => "Forbidden",
             _ => panic!("{status} is not a refusal"),
-        };
-        let challenge = match parameters {
-            "" => format!(r#"Bearer resource_metadata="{METADATA}""#),
-            _ => format!(r#"Bearer {parameters}, resource_metadata="{METADATA}""#),
         };
         Answer {
             status,
@@ -376,7 +402,7 @@ mod tests {
                     ("Authorization", format!("Bearer {reader}")),
                     ("Authorization", format!("Bearer {reader}")),
                 ],
-                refused(
+                refused_on_both(
                     400,
                     r#"error="invalid_request", error_description="send one Authorization header, not several""#,
                 ),

@@ -273,38 +273,135 @@ parameter!(
     "https://example.com/errors/expired"
 );
 
-/// A `WWW-Authenticate` field value for the Bearer scheme: one space after
-/// the scheme, parameters separated by commas (RFC 9110 §11.3), in the order
-/// realm, error, error_description, error_uri, scope, resource_metadata.
+parameter!(
+    /// The authentication context classes a resource accepts, sent with
+    /// `insufficient_user_authentication` (RFC 9470 §3): one or more `acr`
+    /// values separated by single spaces, in order of preference.
+    ///
+    /// ```
+    /// use rocket_bearer::AcrValues;
+    ///
+    /// const MFA: AcrValues = AcrValues::from_static("urn:example:mfa phr");
+    /// assert!(AcrValues::new("mfa  phr").is_err()); // one space between values
+    /// ```
+    AcrValues,
+    "acr_values",
+    Rule::Tokens,
+    tokens_rule,
+    "mfa phr"
+);
+
+/// An authentication scheme a challenge is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    /// `Bearer` (RFC 6750).
+    Bearer,
+    /// `DPoP` (RFC 9449 §7.1).
+    Dpop,
+}
+
+/// The schemes a refusal challenges with, and the one the request used.
+///
+/// RFC 9449 §7.2: a resource that takes both schemes offers both; an
+/// error goes on the challenge of the scheme the request used, the other
+/// challenge only says the scheme is there. With no scheme used (no
+/// credentials, or an `Authorization` that names none unambiguously), an
+/// error goes on every challenge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Schemes {
+    pub(crate) bearer: bool,
+    pub(crate) dpop: bool,
+    pub(crate) used: Option<Scheme>,
+}
+
+/// The DPoP challenge's `algs` (RFC 9449 §7.1): the asymmetric algorithms
+/// the verifier checks proofs with (`verify::dpop::ALGORITHMS`).
+pub(crate) const DPOP_ALGS: &str = "ES256 ES384 EdDSA PS256 PS384 PS512 RS256 RS384 RS512";
+
+impl Schemes {
+    /// Bearer alone: the library's answer without the verifier.
+    pub(crate) const BEARER: Schemes = Schemes {
+        bearer: true,
+        dpop: false,
+        used: None,
+    };
+}
+
+/// A `WWW-Authenticate` field value: one challenge per scheme offered, each
+/// the scheme, one space, then parameters separated by commas (RFC 9110
+/// §11.3, §11.6.1), every value a quoted-string, in the order realm, error,
+/// error_description, error_uri, scope, acr_values, max_age, algs,
+/// resource_metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Challenge(String);
 
 impl Challenge {
-    /// The challenge for `rejection`, naming `realm` and the URL of the
+    /// The challenges for `rejection`, naming `realm` and the URL of the
     /// resource's metadata (RFC 9728 §5.1) when the rocket has them.
     pub(crate) fn new(
         realm: Option<&Realm>,
         resource_metadata: Option<&str>,
         rejection: &Rejection,
     ) -> Challenge {
-        let parameters = [
-            ("realm", realm.map(Realm::as_str)),
-            ("error", rejection.error_code()),
-            (
-                "error_description",
-                rejection.description().map(Description::as_str),
-            ),
-            ("error_uri", rejection.uri().map(ErrorUri::as_str)),
-            ("scope", rejection.scope().map(Scope::as_str)),
-            ("resource_metadata", resource_metadata),
-        ];
+        let schemes = rejection.schemes();
         let mut value = String::with_capacity(64);
-        value.push_str("Bearer");
-        let mut separator = " ";
-        for (name, text) in parameters {
-            if let Some(text) = text {
-                value.extend([separator, name, "=\"", text, "\""]);
-                separator = ", ";
+        let offered = [
+            (Scheme::Bearer, "Bearer", schemes.bearer, None),
+            (Scheme::Dpop, "DPoP", schemes.dpop, Some(DPOP_ALGS)),
+        ];
+        for (scheme, name, is_offered, algs) in offered {
+            if !is_offered {
+                continue;
+            }
+            let error = schemes.used.is_none_or(|used| used == scheme);
+            let max_age = rejection
+                .max_age()
+                .filter(|_| error)
+                .map(|age| age.to_string());
+            let parameters = [
+                ("realm", realm.map(Realm::as_str)),
+                ("error", rejection.error_code().filter(|_| error)),
+                (
+                    "error_description",
+                    rejection
+                        .description()
+                        .filter(|_| error)
+                        .map(Description::as_str),
+                ),
+                (
+                    "error_uri",
+                    rejection.uri().filter(|_| error).map(ErrorUri::as_str),
+                ),
+                (
+                    "scope",
+                    if error {
+                        rejection.scope()
+                    } else {
+                        rejection.required_scope()
+                    }
+                    .map(Scope::as_str),
+                ),
+                (
+                    "acr_values",
+                    rejection
+                        .acr_values()
+                        .filter(|_| error)
+                        .map(AcrValues::as_str),
+                ),
+                ("max_age", max_age.as_deref()),
+                ("algs", algs),
+                ("resource_metadata", resource_metadata),
+            ];
+            if !value.is_empty() {
+                value.push_str(", ");
+            }
+            value.push_str(name);
+            let mut separator = " ";
+            for (name, text) in parameters {
+                if let Some(text) = text {
+                    value.extend([separator, name, "=\"", text, "\""]);
+                    separator = ", ";
+                }
             }
         }
         Challenge(value)

@@ -224,7 +224,7 @@ impl<'r> Credentials<'r> {
 
 /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
 /// (RFC 6750 §2.1).
-fn is_b64token(text: &str) -> bool {
+pub(crate) fn is_b64token(text: &str) -> bool {
     let body = text.trim_end_matches('=');
     !body.is_empty() && body.bytes().all(|b| B64TOKEN[usize::from(b)])
 }

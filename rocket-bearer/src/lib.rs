@@ -11,7 +11,7 @@ mod rejection;
 pub mod verify;
 
 pub use catchers::{catchers, catchers_missing, default_catcher};
-pub use challenge::{Description, ErrorUri, InvalidParameter, Realm, Scope};
+pub use challenge::{AcrValues, Description, ErrorUri, InvalidParameter, Realm, Scope};
 pub use credentials::{Credentials, Malformed, Token};
 pub use metadata::{InvalidMetadata, ResourceMetadata};
 pub use rejection::{BearerError, Rejection};

@@ -13,7 +13,7 @@ use rocket::request::{Outcome, Request};
 use rocket::response::{self, Responder, Response};
 
 use crate::body::ErrorBody;
-use crate::challenge::{Challenge, Description, ErrorUri, Realm, Scope};
+use crate::challenge::{AcrValues, Challenge, Description, ErrorUri, Realm, Schemes, Scope};
 use crate::metadata::ResourceMetadata;
 
 /// Why a request is refused: each reason has its status, and its
@@ -25,6 +25,7 @@ use crate::metadata::ResourceMetadata;
 /// | [`invalid_request()`](Rejection::invalid_request) | 400 | `Bearer realm="api", error="invalid_request"` |
 /// | [`invalid_token()`](Rejection::invalid_token) | 401 | `Bearer realm="api", error="invalid_token"` |
 /// | [`insufficient_scope(scope)`](Rejection::insufficient_scope) | 403 | `Bearer realm="api", error="insufficient_scope", scope="…"` |
+/// | [`insufficient_user_authentication(acr_values, max_age)`](Rejection::insufficient_user_authentication) | 401 | `Bearer realm="api", error="insufficient_user_authentication", acr_values="…", max_age="…"` |
 /// | [`unavailable(seconds)`](Rejection::unavailable) | 503 | none; `Retry-After` instead |
 ///
 /// The three reasons with an error code are a [`BearerError`] first, which
@@ -57,6 +58,8 @@ pub struct Rejection {
     reason: Reason,
     /// The scope the resource requires, named in any challenge.
     required_scope: Option<Scope>,
+    /// Bearer alone, unless the verifier offers DPoP too.
+    schemes: Schemes,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +87,15 @@ enum ErrorCode {
     InvalidRequest,
     InvalidToken,
     InsufficientScope(Scope),
+    /// RFC 9470 §3: what the token's authentication falls short of
+    /// (boxed: a rejection travels in every guard's `Result`).
+    InsufficientUserAuthentication(Box<(Option<AcrValues>, Option<u64>)>),
+    /// RFC 9449 §7.1: the DPoP proof is missing or fails a check of §4.3.
+    #[cfg_attr(not(feature = "verify"), allow(dead_code))]
+    InvalidDpopProof,
+    /// RFC 9449 §8, §9: the proof must carry the nonce the answer gives.
+    #[cfg_attr(not(feature = "verify"), allow(dead_code))]
+    UseDpopNonce,
 }
 
 impl BearerError {
@@ -150,6 +162,7 @@ impl Rejection {
         Rejection {
             reason,
             required_scope: None,
+            schemes: Schemes::BEARER,
         }
     }
 
@@ -209,6 +222,45 @@ impl Rejection {
         BearerError::new(ErrorCode::InsufficientScope(scope))
     }
 
+    /// A valid token whose user authenticated too weakly or too long ago
+    /// for the resource (step-up, RFC 9470 §3): 401,
+    /// `error="insufficient_user_authentication"`, with the authentication
+    /// context classes the resource accepts (`acr_values`) and the most
+    /// seconds since the user authenticated (`max_age`), so that the client
+    /// asks the authorization server for a new login that meets them.
+    ///
+    /// ```
+    /// # use rocket_bearer::{AcrValues, Rejection};
+    /// # use rocket::http::Status;
+    /// const MFA: AcrValues = AcrValues::from_static("mfa");
+    /// let rejection = Rejection::from(Rejection::insufficient_user_authentication(Some(MFA), Some(300)));
+    /// assert_eq!(rejection.status(), Status::Unauthorized);
+    /// assert_eq!(rejection.error_code(), Some("insufficient_user_authentication"));
+    /// ```
+    pub fn insufficient_user_authentication(
+        acr_values: Option<AcrValues>,
+        max_age: Option<u64>,
+    ) -> BearerError {
+        BearerError::new(ErrorCode::InsufficientUserAuthentication(Box::new((
+            acr_values, max_age,
+        ))))
+    }
+
+    /// A DPoP proof that is missing or fails a check (RFC 9449 §7.1): 401,
+    /// `error="invalid_dpop_proof"`, on the DPoP challenge.
+    #[cfg(feature = "verify")]
+    pub(crate) fn invalid_dpop_proof() -> BearerError {
+        BearerError::new(ErrorCode::InvalidDpopProof)
+    }
+
+    /// A DPoP proof without the nonce the resource requires, or with one no
+    /// longer accepted (RFC 9449 §9): 401, `error="use_dpop_nonce"`; the
+    /// answer carries the nonce to use in `DPoP-Nonce`.
+    #[cfg(feature = "verify")]
+    pub(crate) fn use_dpop_nonce() -> BearerError {
+        BearerError::new(ErrorCode::UseDpopNonce)
+    }
+
     /// The token cannot be checked now, through no fault of the client: the
     /// keys that would verify it cannot be had. 503 with `Retry-After:
     /// <seconds>` (RFC 9110 §10.2.3) and no challenge, since the token may
@@ -254,6 +306,39 @@ impl Rejection {
         }
     }
 
+    /// The scope the resource requires, named in a challenge without error.
+    pub(crate) fn required_scope(&self) -> Option<&Scope> {
+        self.required_scope.as_ref()
+    }
+
+    /// The `acr_values` of an `insufficient_user_authentication`.
+    pub fn acr_values(&self) -> Option<&AcrValues> {
+        match &self.error()?.code {
+            ErrorCode::InsufficientUserAuthentication(step_up) => step_up.0.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The `max_age` of an `insufficient_user_authentication`, in seconds.
+    pub fn max_age(&self) -> Option<u64> {
+        match &self.error()?.code {
+            ErrorCode::InsufficientUserAuthentication(step_up) => step_up.1,
+            _ => None,
+        }
+    }
+
+    /// The schemes this reason's challenge offers.
+    pub(crate) fn schemes(&self) -> &Schemes {
+        &self.schemes
+    }
+
+    /// The same reason, challenged with `schemes`.
+    #[cfg(feature = "verify")]
+    pub(crate) fn with_schemes(mut self, schemes: Schemes) -> Rejection {
+        self.schemes = schemes;
+        self
+    }
+
     /// The status this reason is answered with: 400, 401, 403 or 503.
     ///
     /// ```
@@ -267,7 +352,10 @@ impl Rejection {
             Reason::Unavailable { .. } => Status::ServiceUnavailable,
             Reason::Error(error) => match error.code {
                 ErrorCode::InvalidRequest => Status::BadRequest,
-                ErrorCode::InvalidToken => Status::Unauthorized,
+                ErrorCode::InvalidToken
+                | ErrorCode::InsufficientUserAuthentication(_)
+                | ErrorCode::InvalidDpopProof
+                | ErrorCode::UseDpopNonce => Status::Unauthorized,
                 ErrorCode::InsufficientScope(_) => Status::Forbidden,
             },
         }
@@ -286,6 +374,9 @@ impl Rejection {
             ErrorCode::InvalidRequest => "invalid_request",
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope(_) => "insufficient_scope",
+            ErrorCode::InsufficientUserAuthentication(_) => "insufficient_user_authentication",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
         })
     }
 

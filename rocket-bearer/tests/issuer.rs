@@ -1,7 +1,9 @@
 //! The test authorization server (tests/issuer/) gives what the verifier's
 //! tests rely on: RFC 9068 tokens for the audience asked for, keys found
 //! through discovery, another issuer with the same keys, rotation while it
-//! runs, a count of key fetches, and its keys kept across a restart.
+//! runs, a count of key fetches, and its keys kept across a restart; DPoP-
+//! bound tokens (RFC 9449), opaque tokens read by introspection (RFC 7662)
+//! and revoked (RFC 7009), and step-up claims (RFC 9470).
 
 mod support;
 
@@ -9,6 +11,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use support::dpop::ProofKey;
 use support::issuer::{Issuer, OAuthClient};
 use support::jwt;
 
@@ -223,4 +226,254 @@ async fn a_stopped_issuer_refuses_connections_and_restarts_on_its_port_with_its_
         kid(&issuer.token(OAuthClient::Reader, "read", RESOURCE).await),
         new
     );
+}
+
+/// `iat` and `auth_time` of a JWT's claims or an introspection response.
+fn issued_and_authenticated(claims: &Value) -> (u64, u64) {
+    let iat = claims["iat"].as_u64().expect("an iat");
+    let auth_time = claims["auth_time"].as_u64().expect("an auth_time");
+    (iat, auth_time)
+}
+
+#[tokio::test]
+#[ignore = "needs oidc-provider: npm ci --prefix rocket-bearer/tests/issuer"]
+async fn a_dpop_bound_token_is_an_at_jwt_whose_cnf_jkt_is_the_proof_key_s_thumbprint() {
+    let issuer = Issuer::start().await;
+    let key = ProofKey::generate();
+    let token = issuer
+        .dpop_token(OAuthClient::Reader, "read", RESOURCE, &key)
+        .await;
+
+    let header = jwt::header(&token);
+    assert_eq!(header["typ"], "at+jwt");
+    assert_eq!(header["alg"], "ES256");
+    let claims = jwt::claims(&token);
+    assert_eq!(
+        claims["cnf"],
+        serde_json::json!({ "jkt": key.thumbprint() })
+    );
+    assert_eq!(claims["aud"], RESOURCE);
+    assert_eq!(claims["scope"], "read");
+
+    // The thumbprint is the key's own: another key gets another.
+    let other_key = ProofKey::generate();
+    assert_ne!(other_key.thumbprint(), key.thumbprint());
+    let other = issuer
+        .dpop_token(OAuthClient::Admin, "admin", RESOURCE, &other_key)
+        .await;
+    assert_eq!(jwt::claims(&other)["cnf"]["jkt"], other_key.thumbprint());
+
+    // Without a proof, a bearer token: no cnf.
+    let bearer = issuer.token(OAuthClient::Reader, "read", RESOURCE).await;
+    assert!(jwt::claims(&bearer).get("cnf").is_none());
+}
+
+#[tokio::test]
+#[ignore = "needs oidc-provider: npm ci --prefix rocket-bearer/tests/issuer"]
+async fn an_opaque_token_is_not_a_jwt_and_introspects_active_for_the_resource_scope_and_client() {
+    let issuer = Issuer::start().await;
+    let token = issuer
+        .token(OAuthClient::OpaqueReader, "read", RESOURCE)
+        .await;
+    assert!(!token.contains('.'), "an opaque token is no JWS: {token}");
+
+    let answer = issuer.introspect(&token).await;
+    assert_eq!(answer["active"], true);
+    assert_eq!(answer["aud"], RESOURCE);
+    assert_eq!(answer["scope"], "read");
+    assert_eq!(answer["iss"], issuer.url());
+    assert_eq!(answer["client_id"], "opaque-reader");
+    assert_eq!(answer["token_type"], "Bearer");
+    let lifetime = answer["exp"].as_u64().zip(answer["iat"].as_u64());
+    assert_eq!(lifetime.map(|(exp, iat)| exp - iat), Some(600));
+    assert!(answer.get("cnf").is_none(), "a bearer token is unbound");
+    // No step-up claims for a client that has none.
+    assert!(answer.get("acr").is_none() && answer.get("auth_time").is_none());
+
+    // Unknown to the issuer: inactive, and nothing more.
+    let unknown = issuer.introspect("not-a-token-the-issuer-gave").await;
+    assert_eq!(unknown, serde_json::json!({ "active": false }));
+}
+
+#[tokio::test]
+#[ignore = "needs oidc-provider: npm ci --prefix rocket-bearer/tests/issuer"]
+async fn a_dpop_bound_opaque_token_introspects_with_cnf_jkt_and_token_type_dpop() {
+    let issuer = Issuer::start().await;
+    let key = ProofKey::generate();
+    let token = issuer
+        .dpop_token(OAuthClient::OpaqueReader, "read", RESOURCE, &key)
+        .await;
+    assert!(!token.contains('.'), "an opaque token is no JWS: {token}");
+
+    let answer = issuer.introspect(&token).await;
+    assert_eq!(answer["active"], true);
+    assert_eq!(answer["aud"], RESOURCE);
+    assert_eq!(answer["scope"], "read");
+    assert_eq!(answer["token_type"], "DPoP");
+    assert_eq!(
+        answer["cnf"],
+        serde_json::json!({ "jkt": key.thumbprint() })
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs oidc-provider: npm ci --prefix rocket-bearer/tests/issuer"]
+async fn a_revoked_opaque_token_introspects_inactive() {
+    let issuer = Issuer::start().await;
+    let token = issuer
+        .token(OAuthClient::OpaqueReader, "read", RESOURCE)
+        .await;
+    let kept = issuer
+        .token(OAuthClient::OpaqueReader, "read", RESOURCE)
+        .await;
+    assert_eq!(issuer.introspect(&token).await["active"], true);
+
+    issuer.revoke(OAuthClient::OpaqueReader, &token).await;
+    let answer = issuer.introspect(&token).await;
+    assert_eq!(answer, serde_json::json!({ "active": false }));
+    assert_eq!(
+        issuer.introspect(&kept).await["active"],
+        true,
+        "only the token revoked is"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs oidc-provider: npm ci --prefix rocket-bearer/tests/issuer"]
+async fn step_up_clients_jwts_carry_acr_and_auth_time_and_other_clients_carry_neither() {
+    let issuer = Issuer::start().await;
+    let cases = [
+        (OAuthClient::Mfa, "mfa", 0),
+        (OAuthClient::MfaStale, "mfa", 3600),
+        (OAuthClient::Password, "pwd", 0),
+    ];
+    for (client, acr, age) in cases {
+        let token = issuer.token(client, "read admin", RESOURCE).await;
+        let claims = jwt::claims(&token);
+        assert_eq!(claims["acr"], acr, "{client:?}");
+        let (iat, auth_time) = issued_and_authenticated(&claims);
+        assert_eq!(iat - auth_time, age, "{client:?}: auth_time = iat - {age}");
+        assert_eq!(claims["scope"], "read admin");
+    }
+
+    for client in [OAuthClient::Reader, OAuthClient::Admin] {
+        let claims = jwt::claims(&issuer.token(client, "read", RESOURCE).await);
+        assert!(claims.get("acr").is_none(), "{client:?}");
+        assert!(claims.get("auth_time").is_none(), "{client:?}");
+    }
+
+    // A DPoP-bound step-up token carries both.
+    let key = ProofKey::generate();
+    let token = issuer
+        .dpop_token(OAuthClient::Mfa, "admin", RESOURCE, &key)
+        .await;
+    let claims = jwt::claims(&token);
+    assert_eq!(claims["acr"], "mfa");
+    assert_eq!(claims["cnf"]["jkt"], key.thumbprint());
+}
+
+#[tokio::test]
+#[ignore = "needs oidc-provider: npm ci --prefix rocket-bearer/tests/issuer"]
+async fn step_up_clients_opaque_tokens_introspect_with_acr_and_auth_time() {
+    let issuer = Issuer::start().await;
+    let cases = [
+        (OAuthClient::OpaquePassword, "pwd", 0),
+        (OAuthClient::OpaqueMfaStale, "mfa", 3600),
+    ];
+    for (client, acr, age) in cases {
+        let token = issuer.token(client, "read", RESOURCE).await;
+        assert!(!token.contains('.'), "{client:?}'s tokens are opaque");
+        let answer = issuer.introspect(&token).await;
+        assert_eq!(answer["active"], true);
+        assert_eq!(answer["acr"], acr, "{client:?}");
+        let (iat, auth_time) = issued_and_authenticated(&answer);
+        assert_eq!(iat - auth_time, age, "{client:?}: auth_time = iat - {age}");
+        assert_eq!(answer["client_id"], client.credentials().0);
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs oidc-provider: npm ci --prefix rocket-bearer/tests/issuer"]
+async fn the_discovery_document_lists_the_introspection_and_revocation_endpoints() {
+    let issuer = Issuer::start().await;
+    let expected = format!("{}/token/introspection", issuer.url());
+    assert_eq!(issuer.introspection_endpoint().await, expected);
+    assert_eq!(
+        issuer.revocation_endpoint().await,
+        format!("{}/token/revocation", issuer.url())
+    );
+    let openid = get(&format!(
+        "{}/.well-known/openid-configuration",
+        issuer.url()
+    ))
+    .await;
+    assert_eq!(openid["introspection_endpoint"], expected);
+    let algs = issuer.metadata().await["dpop_signing_alg_values_supported"].clone();
+    assert!(
+        algs.as_array()
+            .is_some_and(|algs| algs.contains(&"ES256".into())),
+        "DPoP proofs signed ES256 are accepted: {algs}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs oidc-provider: npm ci --prefix rocket-bearer/tests/issuer"]
+async fn opaque_tokens_outlive_a_key_rotation_and_the_other_issuer_does_not_know_them() {
+    let issuer = Issuer::start().await;
+    let token = issuer
+        .token(OAuthClient::OpaqueReader, "read", RESOURCE)
+        .await;
+    issuer.rotate(true).await;
+    assert_eq!(issuer.introspect(&token).await["active"], true);
+
+    // The other issuer is another authorization server: it keeps its own.
+    let response = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("an HTTP client")
+        .post(format!("{}/token/introspection", issuer.other_issuer_url()))
+        .basic_auth(
+            support::issuer::RESOURCE_SERVER_ID,
+            Some(support::issuer::RESOURCE_SERVER_SECRET),
+        )
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .expect("the other issuer answers");
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.expect("a JSON body");
+    assert_eq!(answer, serde_json::json!({ "active": false }));
+}
+
+#[test]
+fn a_dpop_proof_carries_the_key_the_request_and_the_token_s_hash() {
+    let key = ProofKey::generate();
+    let url = "https://api.example/items?page=2";
+    let token = "Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU";
+    let proof = key.proof("GET", url, Some(token), Some("eyJ7S_zG.eyJH0-Z.HX4w-7v"));
+
+    let header = jwt::header(&proof);
+    assert_eq!(header["typ"], "dpop+jwt");
+    assert_eq!(header["alg"], "ES256");
+    assert_eq!(header["jwk"], key.jwk());
+    assert!(key.jwk().get("d").is_none(), "the private part stays");
+    let claims = jwt::claims(&proof);
+    assert_eq!(
+        (&claims["htm"], &claims["htu"]),
+        (&"GET".into(), &url.into())
+    );
+    // RFC 9449 §7.1's example token and its hash.
+    assert_eq!(claims["ath"], "fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo");
+    assert_eq!(claims["nonce"], "eyJ7S_zG.eyJH0-Z.HX4w-7v");
+    assert!(claims["iat"].as_u64().is_some());
+    let other = jwt::claims(&key.proof("GET", url, None, None));
+    assert_ne!(other["jti"], claims["jti"], "every proof has its own jti");
+    assert!(other.get("ath").is_none() && other.get("nonce").is_none());
+
+    // mint signs what it is given, unchanged.
+    let (header, mut claims) = key.proof_parts("POST", url, None, None);
+    claims["htm"] = "PUT".into();
+    let minted = key.mint(&header, &claims);
+    assert_eq!(jwt::claims(&minted), claims);
+    assert_eq!(jwt::header(&minted), header);
 }

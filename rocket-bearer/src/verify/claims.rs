@@ -56,6 +56,15 @@ pub struct Claims<C = NoClaims> {
     pub iat: Option<u64>,
     /// The token's identifier.
     pub jti: Option<String>,
+    /// The authentication context class the user authenticated with
+    /// (RFC 9068 §2.2.1, RFC 9470 §6).
+    pub acr: Option<String>,
+    /// When the user authenticated, seconds since the epoch (RFC 9068
+    /// §2.2.1, RFC 9470 §6).
+    pub auth_time: Option<u64>,
+    /// The key the token is bound to (RFC 7800; `jkt` for DPoP, RFC 9449
+    /// §6): a token with one is accepted only with a proof of that key.
+    pub cnf: Option<Confirmation>,
     /// Not before, seconds since the epoch: checked by the verifier, not
     /// kept for the route.
     #[serde(default)]
@@ -69,6 +78,14 @@ impl<C> Claims<C> {
     pub(crate) fn nbf(&self) -> Option<u64> {
         self.nbf
     }
+}
+
+/// The confirmation claim (RFC 7800 §3.1): the key a token is bound to.
+#[derive(Clone, Deserialize)]
+#[non_exhaustive]
+pub struct Confirmation {
+    /// The RFC 7638 SHA-256 thumbprint of the DPoP key (RFC 9449 §6.1).
+    pub jkt: Option<String>,
 }
 
 /// No claims beyond the standard ones: the default of [`Claims`].
@@ -86,6 +103,9 @@ impl<C> fmt::Debug for Claims<C> {
             ("exp", true),
             ("iat", self.iat.is_some()),
             ("jti", self.jti.is_some()),
+            ("acr", self.acr.is_some()),
+            ("auth_time", self.auth_time.is_some()),
+            ("cnf", self.cnf.is_some()),
         ];
         let names: Vec<&str> = present
             .into_iter()

@@ -35,10 +35,10 @@ const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
 const MAX_AGE_BOUNDS: (Duration, Duration) = (Duration::from_secs(5), Duration::from_secs(86_400));
 
 /// The most a key set or a discovery document may weigh.
-const MAX_DOCUMENT: usize = 1 << 20;
+pub(crate) const MAX_DOCUMENT: usize = 1 << 20;
 
 /// How long one fetch may take, connection included.
-const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why no key verifies a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,6 +160,17 @@ impl Key {
             published_for,
             material,
         }
+    }
+
+    /// A key any algorithm of its family may use: a DPoP proof's `jwk`,
+    /// which names no `alg` of its own.
+    pub(crate) fn any_of_family(decoding: &DecodingKey) -> Key {
+        Key::new(decoding, PublishedFor::AnyOfFamily)
+    }
+
+    /// Whether this key can check signatures by `algorithm`.
+    pub(crate) fn checks(&self, algorithm: Algorithm) -> bool {
+        self.checks.iter().any(|(name, _)| *name == algorithm)
     }
 
     /// Whether `signature` is this key's, by `algorithm`, over `message`:
@@ -303,6 +314,8 @@ pub(crate) struct Remote {
 #[derive(Default)]
 struct FetchState {
     jwks_uri: Option<String>,
+    /// The issuer's introspection endpoint, if its metadata lists one.
+    introspection_endpoint: Option<String>,
     last: Option<Instant>,
     failures: u32,
     last_failed: bool,
@@ -313,6 +326,7 @@ struct FetchState {
 struct Discovery {
     issuer: String,
     jwks_uri: String,
+    introspection_endpoint: Option<String>,
 }
 
 impl Keys {
@@ -402,7 +416,7 @@ impl Keys {
 
 /// Seconds before a client should try again after a failed fetch: the
 /// backoff the failures so far call for, 1 s doubling up to 16 s.
-fn retry_after(failures: u32) -> u32 {
+pub(crate) fn retry_after(failures: u32) -> u32 {
     1 << failures.saturating_sub(1).min(4)
 }
 
@@ -431,6 +445,25 @@ impl Remote {
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         Arc::clone(&current)
+    }
+
+    /// The introspection endpoint the issuer's metadata lists (RFC 8414
+    /// §2): `Ok(None)` if it lists none, an error if the metadata could not
+    /// be had yet (discovery is tried again at most once a second).
+    pub(crate) async fn introspection_endpoint(&self) -> Result<Option<String>, String> {
+        let mut state = self.fetch.lock().await;
+        if state.jwks_uri.is_none() {
+            if state.last.is_some_and(|last| last.elapsed() < MIN_INTERVAL) {
+                return Err("the issuer's metadata is not loaded yet".to_owned());
+            }
+            self.fetch_now(&mut state).await?;
+        }
+        Ok(state.introspection_endpoint.clone())
+    }
+
+    /// Seconds a client should wait after a failed fetch.
+    pub(crate) async fn retry_after(&self) -> u32 {
+        retry_after(self.fetch.lock().await.failures)
     }
 
     /// Loads the keys now (discovery first, if not done yet): what the
@@ -484,9 +517,10 @@ impl Remote {
         let jwks_uri = match &state.jwks_uri {
             Some(uri) => uri.clone(),
             None => {
-                let uri = self.discover().await?;
-                state.jwks_uri = Some(uri.clone());
-                uri
+                let discovery = self.discover().await?;
+                state.introspection_endpoint = discovery.introspection_endpoint;
+                state.jwks_uri = Some(discovery.jwks_uri.clone());
+                discovery.jwks_uri
             }
         };
         let (body, max_age) = self.get(&jwks_uri).await?;
@@ -506,7 +540,7 @@ impl Remote {
     /// The `jwks_uri` of the issuer's metadata: RFC 8414 §3's well-known
     /// URL first, then OpenID Connect Discovery's; the document's `issuer`
     /// must be the configured one, exactly (RFC 8414 §3.3).
-    async fn discover(&self) -> Result<String, String> {
+    async fn discover(&self) -> Result<Discovery, String> {
         let mut last_error = String::new();
         for url in discovery_urls(&self.issuer) {
             let body = match self.get(&url).await {
@@ -525,7 +559,11 @@ impl Remote {
                 ));
             }
             checked_url("jwks_uri", &discovery.jwks_uri).map_err(|error| error.to_string())?;
-            return Ok(discovery.jwks_uri);
+            if let Some(endpoint) = &discovery.introspection_endpoint {
+                checked_url("introspection_endpoint", endpoint)
+                    .map_err(|error| error.to_string())?;
+            }
+            return Ok(discovery);
         }
         Err(last_error)
     }
@@ -566,7 +604,7 @@ impl Remote {
 }
 
 /// reqwest's error without the URL it repeats.
-fn without_url(error: &reqwest::Error) -> String {
+pub(crate) fn without_url(error: &reqwest::Error) -> String {
     use std::error::Error;
     let mut text = error.to_string();
     if let Some(source) = error.source() {

@@ -17,12 +17,12 @@
 //! ```no_run
 //! use rocket::{get, launch, routes};
 //! use rocket_bearer::Scope;
-//! use rocket_bearer::verify::{AccessToken, RequiredScope, Verifier};
+//! use rocket_bearer::verify::{AccessToken, Requirement, Verifier};
 //!
 //! /// The scope `/admin` needs, named in its signature.
 //! struct Admin;
 //!
-//! impl RequiredScope for Admin {
+//! impl Requirement for Admin {
 //!     const SCOPE: Option<Scope> = Some(Scope::from_static("admin"));
 //! }
 //!
@@ -60,37 +60,41 @@
 
 mod cache;
 mod claims;
+mod dpop;
+mod introspection;
 mod keys;
 mod settings;
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::JwkSet;
-use rocket::fairing::{AdHoc, Fairing};
+use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::figment::Figment;
-use rocket::http::Status;
+use rocket::http::{Header as HttpHeader, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::tokio::time::timeout;
-use rocket::{Ignite, Rocket, Sentinel};
+use rocket::{Build, Ignite, Response, Rocket, Sentinel};
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::Value;
 
 use crate::catchers::catchers_missing;
-use crate::challenge::{Description, Scope};
-use crate::credentials::Credentials;
-use crate::rejection::Rejection;
+use crate::challenge::{AcrValues, Description, Scheme, Schemes, Scope};
+use crate::credentials::{Credentials, is_b64token};
+use crate::rejection::{BearerError, Rejection};
 
-pub use claims::{Claims, NoClaims};
+pub use claims::{Claims, Confirmation, NoClaims};
 pub use settings::ConfigError;
 
 use cache::{TokenHash, VerifiedTokens};
+use dpop::{CheckedProof, Proofs};
+use introspection::{Endpoint, Introspection};
 use keys::{KeyFailure, KeySet, Keys, Remote};
 use settings::{KeySource, Settings};
 
@@ -98,127 +102,302 @@ use settings::{KeySource, Settings};
 /// without them (tokens then get 503 until the issuer answers).
 const LAUNCH_WAIT: Duration = Duration::from_secs(3);
 
-/// The scope a route requires, as a type: name it in
-/// [`AccessToken<S>`](AccessToken), and a token without it is refused with
-/// 403 `insufficient_scope` naming it (RFC 6750 §3.1), before the handler
-/// runs.
+/// What a route requires of a token beyond being valid, as a type: name it
+/// in [`AccessToken<R>`](AccessToken) or [`DpopToken<R>`](DpopToken), and a
+/// token that falls short is refused before the handler runs.
+///
+/// - `SCOPE`: every scope token it lists must be granted, or 403
+///   `insufficient_scope` naming it (RFC 6750 §3.1);
+/// - `ACR_VALUES`: the user must have authenticated with one of these
+///   classes (`acr`), and
+/// - `MAX_AGE`: at most this many seconds ago (`auth_time`, with the
+///   leeway), or 401 `insufficient_user_authentication` naming both
+///   (step-up, RFC 9470 §3), so that the client asks for a new login.
+///
+/// Each is `None` unless set.
 ///
 /// ```
-/// use rocket_bearer::Scope;
-/// use rocket_bearer::verify::RequiredScope;
+/// use rocket_bearer::{AcrValues, Scope};
+/// use rocket_bearer::verify::Requirement;
 ///
 /// /// Both scopes (RFC 6749 §3.3: a list, each required).
 /// struct ReadWrite;
 ///
-/// impl RequiredScope for ReadWrite {
+/// impl Requirement for ReadWrite {
 ///     const SCOPE: Option<Scope> = Some(Scope::from_static("read write"));
 /// }
+///
+/// /// A second factor, within the last five minutes.
+/// struct RecentMfa;
+///
+/// impl Requirement for RecentMfa {
+///     const ACR_VALUES: Option<AcrValues> = Some(AcrValues::from_static("mfa"));
+///     const MAX_AGE: Option<u64> = Some(300);
+/// }
 /// ```
-pub trait RequiredScope: Send + Sync + 'static {
-    /// Every scope token it lists must be granted; `None` requires none.
-    const SCOPE: Option<Scope>;
-}
-
-/// No scope required: the default of [`AccessToken`].
-#[derive(Debug, Clone, Copy)]
-pub struct AnyScope;
-
-impl RequiredScope for AnyScope {
+pub trait Requirement: Send + Sync + 'static {
+    /// Every scope token it lists must be granted.
     const SCOPE: Option<Scope> = None;
+    /// The token's `acr` must be one of these.
+    const ACR_VALUES: Option<AcrValues> = None;
+    /// The token's `auth_time` must be at most this many seconds ago.
+    const MAX_AGE: Option<u64> = None;
 }
+
+/// Nothing beyond a valid token: the default of [`AccessToken`].
+#[derive(Debug, Clone, Copy)]
+pub struct NoRequirement;
+
+impl Requirement for NoRequirement {}
 
 /// A request with a verified access token: add this parameter to a handler
-/// to require one. `S` is the [`RequiredScope`] of the route (none by
-/// default), `C` the app's own claims (see [`Claims`]).
+/// to require one. `R` is the route's [`Requirement`] (none by default),
+/// `C` the app's own claims (see [`Claims`]).
+///
+/// The token comes as a Bearer token (RFC 6750) or as a DPoP-bound token
+/// with its proof (`Authorization: DPoP <token>` and a `DPoP` header, RFC
+/// 9449), checked as §4.3 says; a token bound to a DPoP key is refused as
+/// a Bearer token (§7.2). For a route that takes DPoP only, see
+/// [`DpopToken`].
 ///
 /// Every refusal is one of the library's answers: 401 without an error code
-/// for no credentials, 400 `invalid_request` for a malformed
-/// `Authorization`, 401 `invalid_token` with a description naming the
-/// check that failed (and never the token or a claim), 403
-/// `insufficient_scope` with the scope `S` lists, 503 with `Retry-After`
-/// when the issuer's keys cannot be had. With a required scope, every
-/// challenge names it (`scope="admin"`), as the MCP authorization
-/// specification asks of a 401. Naming it in a route stops the
-/// launch if the catchers or the [`Verifier`] are missing.
-pub struct AccessToken<S: RequiredScope = AnyScope, C = NoClaims> {
+/// for no credentials (with both challenges: `Bearer …, DPoP algs="…"`),
+/// 400 `invalid_request` for a malformed `Authorization`, 401
+/// `invalid_token` with a description naming the check that failed (and
+/// never the token or a claim), 401 `invalid_dpop_proof` or
+/// `use_dpop_nonce` for a proof, 401 `insufficient_user_authentication`
+/// and 403 `insufficient_scope` for what `R` requires, 503 with
+/// `Retry-After` when the issuer cannot be asked. With a required scope,
+/// every challenge names it (`scope="admin"`), as the MCP authorization
+/// specification asks of a 401. Naming it in a route stops the launch if
+/// the catchers or the [`Verifier`] are missing.
+pub struct AccessToken<R: Requirement = NoRequirement, C = NoClaims> {
     claims: Claims<C>,
-    scope: PhantomData<fn() -> S>,
+    requirement: PhantomData<fn() -> R>,
 }
 
-impl<S: RequiredScope, C> AccessToken<S, C> {
-    /// The token's claims.
-    pub fn claims(&self) -> &Claims<C> {
-        &self.claims
-    }
-
-    /// The token's claims, owned.
-    pub fn into_claims(self) -> Claims<C> {
-        self.claims
-    }
+/// A request with a verified DPoP-bound access token and a valid proof of
+/// its key (RFC 9449): add this parameter to a handler that must not take
+/// a token that works for whoever holds it. A Bearer token, or a token
+/// bound to no key, is refused; every challenge is `DPoP algs="…"`.
+/// Otherwise as [`AccessToken`].
+pub struct DpopToken<R: Requirement = NoRequirement, C = NoClaims> {
+    claims: Claims<C>,
+    requirement: PhantomData<fn() -> R>,
 }
 
-/// Prints no claim value: see [`Claims`].
-impl<S: RequiredScope, C> fmt::Debug for AccessToken<S, C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("AccessToken").field(&self.claims).finish()
-    }
-}
+macro_rules! guard {
+    ($name:ident, $accepts:expr) => {
+        impl<R: Requirement, C> $name<R, C> {
+            /// The token's claims.
+            pub fn claims(&self) -> &Claims<C> {
+                &self.claims
+            }
 
-#[rocket::async_trait]
-impl<'r, S, C> FromRequest<'r> for AccessToken<S, C>
-where
-    S: RequiredScope,
-    C: DeserializeOwned + Send + 'static,
-{
-    type Error = Rejection;
-
-    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Rejection> {
-        // Never taken: the Sentinel stops the launch without a verifier.
-        let Some(verifier) = request.rocket().state::<Verifier>() else {
-            return Outcome::Forward(Status::InternalServerError);
-        };
-        // Every challenge names the scope the route requires (MCP asks it
-        // of a 401, RFC 6750 §3 allows it on any).
-        let refuse = |rejection: Rejection| match S::SCOPE {
-            Some(scope) => rejection.with_required_scope(scope).reject(request),
-            None => rejection.reject(request),
-        };
-        let token = match Credentials::require(request) {
-            Ok(token) => token,
-            Err(rejection) => return refuse(rejection),
-        };
-        let claims: Claims<C> = match verifier.verify(token.as_str()).await {
-            Ok(claims) => claims,
-            Err(rejection) => return refuse(rejection),
-        };
-        if let Some(scope) = S::SCOPE {
-            let granted = scope
-                .as_str()
-                .split(' ')
-                .all(|needed| claims.scope.contains(needed));
-            if !granted {
-                return Rejection::insufficient_scope(scope).reject(request);
+            /// The token's claims, owned.
+            pub fn into_claims(self) -> Claims<C> {
+                self.claims
             }
         }
-        Outcome::Success(AccessToken {
-            claims,
-            scope: PhantomData,
-        })
+
+        /// Prints no claim value: see [`Claims`].
+        impl<R: Requirement, C> fmt::Debug for $name<R, C> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_tuple(stringify!($name)).field(&self.claims).finish()
+            }
+        }
+
+        #[rocket::async_trait]
+        impl<'r, R, C> FromRequest<'r> for $name<R, C>
+        where
+            R: Requirement,
+            C: DeserializeOwned + Send + 'static,
+        {
+            type Error = Rejection;
+
+            async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Rejection> {
+                authorize::<R, C>(request, $accepts)
+                    .await
+                    .map(|claims| $name {
+                        claims,
+                        requirement: PhantomData,
+                    })
+            }
+        }
+
+        /// A route that takes this guard stops the launch, with an error
+        /// naming what is missing, without the library's catchers or a
+        /// [`Verifier`].
+        impl<R: Requirement, C> Sentinel for $name<R, C> {
+            fn abort(rocket: &Rocket<Ignite>) -> bool {
+                if rocket.state::<Verifier>().is_none() {
+                    rocket::error!(
+                        "rocket_bearer: no verifier: attach rocket_bearer::verify::Verifier::fairing()"
+                    );
+                    return true;
+                }
+                catchers_missing(rocket)
+            }
+        }
+    };
+}
+
+guard!(AccessToken, Accepts::BearerOrDpop);
+guard!(DpopToken, Accepts::DpopOnly);
+
+/// The schemes a guard takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Accepts {
+    BearerOrDpop,
+    DpopOnly,
+}
+
+/// What `Authorization` holds, read for both schemes.
+enum Presented<'r> {
+    Missing,
+    Token(Scheme, &'r str),
+    Malformed(BearerError, Option<Scheme>),
+}
+
+const NO_DPOP_TOKEN: Description = Description::from_static("no token after DPoP");
+const NOT_TOKEN68: Description =
+    Description::from_static("the token is not a token68 of RFC 9449 section 7.1");
+
+impl<'r> Presented<'r> {
+    fn read(request: &'r Request<'_>) -> Presented<'r> {
+        let mut values = request.headers().get("Authorization");
+        let value = match (values.next(), values.next()) {
+            (None, _) => return Presented::Missing,
+            // Which one counts is ambiguous: an error on every challenge.
+            (Some(_), Some(_)) => {
+                return Presented::Malformed(crate::Malformed::Repeated.rejection(), None);
+            }
+            (Some(value), None) => value,
+        };
+        let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+        if scheme.eq_ignore_ascii_case("DPoP") {
+            let malformed = |description| {
+                let error = Rejection::invalid_request().with_description(description);
+                Presented::Malformed(error, Some(Scheme::Dpop))
+            };
+            return match token.trim_start_matches(' ') {
+                "" => malformed(NO_DPOP_TOKEN),
+                token if is_b64token(token) => Presented::Token(Scheme::Dpop, token),
+                _ => malformed(NOT_TOKEN68),
+            };
+        }
+        match Credentials::parse(value) {
+            Credentials::Bearer(token) => Presented::Token(Scheme::Bearer, token.as_str()),
+            Credentials::Malformed(malformed) => {
+                Presented::Malformed(malformed.rejection(), Some(Scheme::Bearer))
+            }
+            Credentials::Missing | Credentials::OtherScheme => Presented::Missing,
+        }
     }
 }
 
-/// A route that takes an `AccessToken` stops the launch, with an error
-/// naming what is missing, without the library's catchers or a
-/// [`Verifier`].
-impl<S: RequiredScope, C> Sentinel for AccessToken<S, C> {
-    fn abort(rocket: &Rocket<Ignite>) -> bool {
-        if rocket.state::<Verifier>().is_none() {
-            rocket::error!(
-                "rocket_bearer: no verifier: attach rocket_bearer::verify::Verifier::fairing()"
-            );
-            return true;
+/// The nonce the answer to a DPoP request carries in `DPoP-Nonce`, set by
+/// the guard and written by the verifier's response fairing.
+#[derive(Default)]
+struct NonceToSend(Mutex<Option<String>>);
+
+/// What both guards do: read the credentials, check the proof for DPoP,
+/// verify the token, its binding and what `R` requires.
+async fn authorize<R, C>(request: &Request<'_>, accepts: Accepts) -> Outcome<Claims<C>, Rejection>
+where
+    R: Requirement,
+    C: DeserializeOwned,
+{
+    // Never taken: the Sentinel stops the launch without a verifier.
+    let Some(verifier) = request.rocket().state::<Verifier>() else {
+        return Outcome::Forward(Status::InternalServerError);
+    };
+    let refuse = |rejection: Rejection, used: Option<Scheme>| {
+        // Every challenge names the scope the route requires (MCP asks it
+        // of a 401, RFC 6750 §3 allows it on any).
+        let rejection = match R::SCOPE {
+            Some(scope) => rejection.with_required_scope(scope),
+            None => rejection,
+        };
+        let schemes = Schemes {
+            bearer: accepts == Accepts::BearerOrDpop,
+            dpop: true,
+            used,
+        };
+        rejection.with_schemes(schemes).reject(request)
+    };
+    let (scheme, token) = match Presented::read(request) {
+        // A DPoP-only route takes Bearer credentials as none (RFC 6750 §3.1).
+        Presented::Token(Scheme::Bearer, _) | Presented::Malformed(_, Some(Scheme::Bearer))
+            if accepts == Accepts::DpopOnly =>
+        {
+            return refuse(Rejection::missing_credentials(), None);
         }
-        catchers_missing(rocket)
+        Presented::Token(scheme, token) => (scheme, token),
+        Presented::Missing => return refuse(Rejection::missing_credentials(), None),
+        Presented::Malformed(error, used) => return refuse(error.into(), used),
+    };
+    let now = jsonwebtoken::get_current_timestamp();
+    let failed = |failure: Failure| refuse(verifier.rejection(failure), Some(scheme));
+    let proof = match scheme {
+        Scheme::Bearer => None,
+        Scheme::Dpop => {
+            // RFC 9449 §8: every answer to a DPoP request may carry the
+            // nonce to use next, the refusal that asks for it first.
+            if let Some(nonce) = verifier.proofs.current_nonce(now) {
+                let cell = request.local_cache(NonceToSend::default);
+                *cell.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(nonce);
+            }
+            let mut proofs = request.headers().get("DPoP");
+            let proof = match (proofs.next(), proofs.next()) {
+                (Some(proof), None) => proof,
+                (None, _) => return failed(Failure::ProofMissing),
+                (Some(_), Some(_)) => return failed(Failure::ProofRepeated),
+            };
+            match verifier.proofs.check(proof, request, now) {
+                Ok(proof) => Some(proof),
+                Err(failure) => return failed(failure),
+            }
+        }
+    };
+    let claims: Claims<C> = match verifier.verified_claims(token).await {
+        Ok(claims) => claims,
+        Err(failure) => return failed(failure),
+    };
+    if let Err(failure) = binding(proof.as_ref(), &claims, token) {
+        return failed(failure);
+    }
+    if let Some(error) = verifier.step_up::<R, C>(&claims, now) {
+        return refuse(error.into(), Some(scheme));
+    }
+    if let Some(scope) = R::SCOPE {
+        let granted = scope
+            .as_str()
+            .split(' ')
+            .all(|needed| claims.scope.contains(needed));
+        if !granted {
+            return refuse(Rejection::insufficient_scope(scope).into(), Some(scheme));
+        }
+    }
+    Outcome::Success(claims)
+}
+
+/// The token's binding checked against the proof (RFC 9449 §4.3, check
+/// 12; §7.2): a bound token only with a proof of its key, made for it; a
+/// proof only with a bound token.
+fn binding<C>(
+    proof: Option<&CheckedProof>,
+    claims: &Claims<C>,
+    token: &str,
+) -> Result<(), Failure> {
+    let bound_to = claims.cnf.as_ref().and_then(|cnf| cnf.jkt.as_deref());
+    match (proof, bound_to) {
+        (None, None) => Ok(()),
+        (None, Some(_)) => Err(Failure::BoundTokenAsBearer),
+        (Some(_), None) => Err(Failure::NotBound),
+        (Some(proof), Some(_)) if !proof.is_for(token) => Err(Failure::ProofWrongToken),
+        (Some(proof), Some(jkt)) if proof.thumbprint != jkt => Err(Failure::WrongKey),
+        (Some(_), Some(_)) => Ok(()),
     }
 }
 
@@ -239,6 +418,8 @@ pub struct Verifier {
     /// "the token is not signed with ES256 or …", from the allow-list.
     not_accepted: Description,
     verified: VerifiedTokens,
+    proofs: Proofs,
+    introspection: Option<Introspection>,
 }
 
 /// Names what it checks against, never a key or a secret.
@@ -248,6 +429,8 @@ impl fmt::Debug for Verifier {
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("keys_loaded", &self.keys_loaded())
+            .field("dpop_nonces", &self.proofs.nonces_required())
+            .field("introspection", &self.introspection)
             .finish_non_exhaustive()
     }
 }
@@ -280,6 +463,30 @@ enum Failure {
     NoIss,
     UnreadableClaims,
     Unavailable(u32),
+    /// RFC 7662 §2.2: `active: false`.
+    Inactive,
+    // RFC 9449: the token's binding to a key.
+    BoundTokenAsBearer,
+    NotBound,
+    WrongKey,
+    // RFC 9449 §4.3: the proof.
+    ProofMissing,
+    ProofRepeated,
+    ProofNotJwt,
+    ProofNotDpopType,
+    ProofAlgorithmNotAccepted,
+    ProofClaimMissing,
+    ProofKeyUnusable,
+    ProofKeyPrivate,
+    ProofBadSignature,
+    ProofWrongMethod,
+    ProofWrongUrl,
+    ProofOutsideWindow,
+    ProofReplayed,
+    ProofWrongToken,
+    // RFC 9449 §9: the nonce.
+    NonceMissing,
+    NonceStale,
 }
 
 const UNDECODABLE: Description = Description::from_static("the token cannot be decoded as a JWT");
@@ -299,11 +506,83 @@ const NO_AUD: Description = Description::from_static("the token has no aud claim
 const NO_ISS: Description = Description::from_static("the token has no iss claim");
 const UNREADABLE_CLAIMS: Description =
     Description::from_static("the token's claims are not those this resource reads");
+const INACTIVE: Description =
+    Description::from_static("the token is not active: expired, revoked or unknown (RFC 7662)");
+const BOUND_TOKEN_AS_BEARER: Description = Description::from_static(
+    "the token is bound to a DPoP key: send it with the DPoP scheme and a proof",
+);
+const NOT_BOUND: Description =
+    Description::from_static("the token is not bound to a DPoP key (cnf.jkt)");
+const WRONG_KEY: Description =
+    Description::from_static("the token is bound to another key than the DPoP proof's (cnf.jkt)");
+const PROOF_MISSING: Description =
+    Description::from_static("the DPoP scheme needs a DPoP proof header");
+const PROOF_REPEATED: Description =
+    Description::from_static("send one DPoP proof header, not several");
+const PROOF_NOT_JWT: Description =
+    Description::from_static("the DPoP proof cannot be decoded as a JWT");
+const PROOF_NOT_DPOP_TYPE: Description =
+    Description::from_static("the DPoP proof is not typed dpop+jwt");
+const PROOF_ALGORITHM_NOT_ACCEPTED: Description =
+    Description::from_static("the DPoP proof is not signed with an algorithm of algs");
+const PROOF_CLAIM_MISSING: Description =
+    Description::from_static("the DPoP proof lacks one of jti, htm, htu, iat and ath");
+const PROOF_KEY_UNUSABLE: Description =
+    Description::from_static("the DPoP proof's jwk is not a public key for its alg");
+const PROOF_KEY_PRIVATE: Description =
+    Description::from_static("the DPoP proof's jwk holds a private key");
+const PROOF_BAD_SIGNATURE: Description =
+    Description::from_static("the DPoP proof's signature does not match its jwk");
+const PROOF_WRONG_METHOD: Description =
+    Description::from_static("the DPoP proof is for another method (htm)");
+const PROOF_WRONG_URL: Description =
+    Description::from_static("the DPoP proof is for another URL (htu)");
+const PROOF_OUTSIDE_WINDOW: Description =
+    Description::from_static("the DPoP proof was not made within 60 seconds of now (iat)");
+const PROOF_REPLAYED: Description =
+    Description::from_static("the DPoP proof was used before (jti)");
+const PROOF_WRONG_TOKEN: Description =
+    Description::from_static("the DPoP proof is for another token (ath)");
+const NONCE_MISSING: Description =
+    Description::from_static("the DPoP proof must carry the nonce sent in DPoP-Nonce");
+const NONCE_STALE: Description =
+    Description::from_static("the DPoP proof's nonce is not current: use the one in DPoP-Nonce");
+const ACR_NOT_ACCEPTED: Description = Description::from_static(
+    "the user did not authenticate with a class this resource accepts (acr)",
+);
+const AUTH_TOO_OLD: Description =
+    Description::from_static("the user authenticated too long ago for this resource (auth_time)");
+const NO_AUTH_TIME: Description =
+    Description::from_static("the token does not say when the user authenticated (auth_time)");
 
 impl Failure {
     fn rejection(self, not_accepted: &Description) -> Rejection {
+        let proof = |description| Rejection::invalid_dpop_proof().with_description(description);
+        let nonce = |description| Rejection::use_dpop_nonce().with_description(description);
         let description = match self {
             Failure::Unavailable(seconds) => return Rejection::unavailable(seconds),
+            Failure::ProofMissing => return proof(PROOF_MISSING).into(),
+            Failure::ProofRepeated => return proof(PROOF_REPEATED).into(),
+            Failure::ProofNotJwt => return proof(PROOF_NOT_JWT).into(),
+            Failure::ProofNotDpopType => return proof(PROOF_NOT_DPOP_TYPE).into(),
+            Failure::ProofAlgorithmNotAccepted => {
+                return proof(PROOF_ALGORITHM_NOT_ACCEPTED).into();
+            }
+            Failure::ProofClaimMissing => return proof(PROOF_CLAIM_MISSING).into(),
+            Failure::ProofKeyUnusable => return proof(PROOF_KEY_UNUSABLE).into(),
+            Failure::ProofKeyPrivate => return proof(PROOF_KEY_PRIVATE).into(),
+            Failure::ProofBadSignature => return proof(PROOF_BAD_SIGNATURE).into(),
+            Failure::ProofWrongMethod => return proof(PROOF_WRONG_METHOD).into(),
+            Failure::ProofWrongUrl => return proof(PROOF_WRONG_URL).into(),
+            Failure::ProofOutsideWindow => return proof(PROOF_OUTSIDE_WINDOW).into(),
+            Failure::ProofReplayed => return proof(PROOF_REPLAYED).into(),
+            Failure::ProofWrongToken => return proof(PROOF_WRONG_TOKEN).into(),
+            Failure::NonceMissing => return nonce(NONCE_MISSING).into(),
+            Failure::NonceStale => return nonce(NONCE_STALE).into(),
+            Failure::Inactive => INACTIVE,
+            Failure::BoundTokenAsBearer => BOUND_TOKEN_AS_BEARER,
+            Failure::NotBound => NOT_BOUND,
+            Failure::WrongKey => WRONG_KEY,
             Failure::Undecodable => UNDECODABLE,
             Failure::NotAccessToken => NOT_ACCESS_TOKEN,
             Failure::AlgorithmNotAccepted => not_accepted.clone(),
@@ -338,16 +617,11 @@ impl Verifier {
     /// The fairing that reads the configuration when the rocket ignites,
     /// loads the keys (waiting at most 3 s for an issuer) and manages the
     /// verifier. A bad value stops the launch with one line naming the key.
+    ///
+    /// It also writes `DPoP-Nonce` on the answers to DPoP requests when
+    /// nonces are required (RFC 9449 §9).
     pub fn fairing() -> impl Fairing {
-        AdHoc::try_on_ignite("rocket_bearer::Verifier", |rocket| async move {
-            match Verifier::from_figment(rocket.figment()).await {
-                Ok(verifier) => Ok(rocket.manage(verifier)),
-                Err(error) => {
-                    rocket::error!("rocket_bearer: invalid configuration: {error}");
-                    Err(rocket)
-                }
-            }
-        })
+        VerifierFairing
     }
 
     /// A verifier configured from `figment`, for an app that builds it
@@ -401,10 +675,60 @@ impl Verifier {
                 Keys::Issuer(remote)
             }
         };
-        Ok(Verifier::new(settings, keys))
+        let introspection = match &settings.introspection {
+            None => None,
+            Some(introspection) => {
+                Some(Verifier::introspection(&settings, introspection, &keys).await?)
+            }
+        };
+        Ok(Verifier::new(settings, keys, introspection))
     }
 
-    fn new(settings: Settings, keys: Keys) -> Verifier {
+    /// The introspection client: its endpoint as configured, or as the
+    /// issuer's metadata lists it (checked at launch when the issuer
+    /// answers, else when the first opaque token comes).
+    async fn introspection(
+        settings: &Settings,
+        introspection: &settings::IntrospectionSettings,
+        keys: &Keys,
+    ) -> Result<Introspection, ConfigError> {
+        let key = "bearer_introspection_endpoint";
+        let endpoint = match (&introspection.endpoint, keys) {
+            (Some(endpoint), _) => Endpoint::Configured(endpoint.clone()),
+            (None, Keys::Issuer(remote)) => {
+                Endpoint::Discovered(Arc::clone(remote), OnceLock::new())
+            }
+            (None, Keys::Static(_)) => {
+                let issuer = settings.issuer.clone().unwrap_or_default();
+                let remote = Remote::new(issuer).map_err(|error| ConfigError::new(key, error))?;
+                Endpoint::Discovered(Arc::new(remote), OnceLock::new())
+            }
+        };
+        if let Endpoint::Discovered(remote, found) = &endpoint {
+            match timeout(LAUNCH_WAIT, remote.introspection_endpoint()).await {
+                Ok(Ok(Some(url))) => {
+                    let _ = found.set(url);
+                }
+                Ok(Ok(None)) => {
+                    return Err(ConfigError::new(
+                        key,
+                        "missing: the issuer's metadata lists no introspection_endpoint",
+                    ));
+                }
+                // Discovered when the first opaque token comes.
+                Ok(Err(_)) | Err(_) => {}
+            }
+        }
+        Introspection::new(
+            endpoint,
+            introspection.client_id.clone(),
+            introspection.client_secret.clone(),
+            introspection.max_age,
+        )
+        .map_err(|error| ConfigError::new(key, error))
+    }
+
+    fn new(settings: Settings, keys: Keys, introspection: Option<Introspection>) -> Verifier {
         let names: Vec<String> = settings
             .algorithms
             .iter()
@@ -424,7 +748,47 @@ impl Verifier {
             audience: settings.audience,
             not_accepted,
             verified: VerifiedTokens::new(),
+            proofs: Proofs::new(
+                settings.dpop_nonce_secret.as_deref(),
+                settings.public_origin,
+            ),
+            introspection,
         }
+    }
+
+    /// The answer to `failure`.
+    fn rejection(&self, failure: Failure) -> Rejection {
+        failure.rejection(&self.not_accepted)
+    }
+
+    /// What the token's authentication falls short of in `R`'s
+    /// requirements (RFC 9470 §3), if anything: the refusal names all of
+    /// them, the description the first that failed.
+    fn step_up<R: Requirement, C>(&self, claims: &Claims<C>, now: u64) -> Option<BearerError> {
+        let acr_accepted = R::ACR_VALUES.as_ref().is_none_or(|values| {
+            claims
+                .acr
+                .as_deref()
+                .is_some_and(|acr| values.as_str().split(' ').any(|value| value == acr))
+        });
+        let shortfall = match (acr_accepted, R::MAX_AGE, claims.auth_time) {
+            (false, _, _) => ACR_NOT_ACCEPTED,
+            (true, None, _) => return None,
+            (true, Some(_), None) => NO_AUTH_TIME,
+            (true, Some(max_age), Some(auth_time)) => {
+                let limit = auth_time
+                    .saturating_add(max_age)
+                    .saturating_add(self.leeway);
+                if now <= limit {
+                    return None;
+                }
+                AUTH_TOO_OLD
+            }
+        };
+        Some(
+            Rejection::insufficient_user_authentication(R::ACR_VALUES, R::MAX_AGE)
+                .with_description(shortfall),
+        )
     }
 
     /// Whether keys are loaded, for the app's readiness: `false` while an
@@ -452,7 +816,18 @@ impl Verifier {
         if let Some(json) = self.verified.get(&hash, generation, now) {
             return read_claims(&json);
         }
-        let header = read_header(token)?;
+        let header = match (read_header(token), &self.introspection) {
+            (Ok(header), _) => header,
+            // Not a JWT: an opaque token, which only its issuer can read.
+            (Err(_), Some(introspection)) => {
+                let json = introspection.claims(token, now).await?;
+                let claims: Claims<C> =
+                    serde_json::from_slice(&json).map_err(|_| unreadable(&json))?;
+                self.check(&claims, now)?;
+                return Ok(claims);
+            }
+            (Err(failure), None) => return Err(failure),
+        };
         if !is_access_token_type(header.typ.as_deref(), self.accept_plain_jwt) {
             return Err(Failure::NotAccessToken);
         }
@@ -516,6 +891,45 @@ impl Verifier {
             return Err(Failure::WrongAudience);
         }
         Ok(())
+    }
+}
+
+/// Reads the configuration at ignition and manages the [`Verifier`]; writes
+/// `DPoP-Nonce` on answers to DPoP requests.
+struct VerifierFairing;
+
+#[rocket::async_trait]
+impl Fairing for VerifierFairing {
+    fn info(&self) -> Info {
+        Info {
+            name: "rocket_bearer::Verifier",
+            kind: Kind::Ignite | Kind::Response,
+        }
+    }
+
+    async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
+        match Verifier::from_figment(rocket.figment()).await {
+            Ok(verifier) => Ok(rocket.manage(verifier)),
+            Err(error) => {
+                rocket::error!("rocket_bearer: invalid configuration: {error}");
+                Err(rocket)
+            }
+        }
+    }
+
+    async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
+        let nonces = request
+            .rocket()
+            .state::<Verifier>()
+            .is_some_and(|verifier| verifier.proofs.nonces_required());
+        if !nonces {
+            return;
+        }
+        let cell = request.local_cache(NonceToSend::default);
+        let nonce = cell.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(nonce) = nonce {
+            response.set_header(HttpHeader::new("DPoP-Nonce", nonce));
+        }
     }
 }
 

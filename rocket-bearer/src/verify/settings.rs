@@ -44,7 +44,26 @@ pub(crate) struct Settings {
     pub(crate) algorithms: Vec<Algorithm>,
     pub(crate) accept_plain_jwt: bool,
     pub(crate) keys: KeySource,
+    /// DPoP nonces required, made with this secret (RFC 9449 §9).
+    pub(crate) dpop_nonce_secret: Option<Vec<u8>>,
+    /// The origin clients address, for a DPoP proof's `htu`.
+    pub(crate) public_origin: Option<url::Url>,
+    pub(crate) introspection: Option<IntrospectionSettings>,
 }
+
+/// Opaque tokens asked about at the issuer (RFC 7662).
+pub(crate) struct IntrospectionSettings {
+    /// `None`: the one the issuer's metadata lists.
+    pub(crate) endpoint: Option<String>,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: String,
+    pub(crate) max_age: u64,
+}
+
+/// How long an active introspection answer is kept when no maximum is set:
+/// a minute, so that a revoked token stops working within a minute while
+/// a client sending it again and again costs the issuer one call a minute.
+const DEFAULT_INTROSPECTION_MAX_AGE: u64 = 60;
 
 /// A configuration value the verifier cannot work with: one line naming
 /// the key (and, from Figment, where the value came from). It never
@@ -158,6 +177,22 @@ impl Settings {
                 ),
             ));
         }
+        let dpop_nonce_secret: Option<String> = optional(figment, "bearer_dpop_nonce_secret")
+            .map_err(|_| error("bearer_dpop_nonce_secret", "must be a string"))?;
+        if dpop_nonce_secret
+            .as_ref()
+            .is_some_and(|secret| secret.len() < MIN_SECRET)
+        {
+            return Err(error(
+                "bearer_dpop_nonce_secret",
+                format!("must be at least {MIN_SECRET} bytes"),
+            ));
+        }
+        let public_origin = match optional::<String>(figment, "bearer_public_origin")? {
+            None => None,
+            Some(origin) => Some(public_origin(&origin)?),
+        };
+        let introspection = introspection(figment, issuer.is_some())?;
         Ok(Settings {
             issuer,
             audience,
@@ -165,8 +200,74 @@ impl Settings {
             algorithms,
             accept_plain_jwt: optional(figment, "bearer_accept_plain_jwt")?.unwrap_or(false),
             keys,
+            dpop_nonce_secret: dpop_nonce_secret.map(String::into_bytes),
+            public_origin,
+            introspection,
         })
     }
+}
+
+/// `https://api.example.com`: a scheme, a host and maybe a port, nothing
+/// else (http only to a loopback host, as for the issuer).
+fn public_origin(origin: &str) -> Result<url::Url, ConfigError> {
+    let key = "bearer_public_origin";
+    let invalid = || {
+        error(
+            key,
+            format!("{origin:?} must be an origin such as https://api.example.com, without path"),
+        )
+    };
+    checked_url(key, origin).map_err(|e| ConfigError(e.to_string()))?;
+    let url = url::Url::parse(origin).map_err(|_| invalid())?;
+    if url.path() != "/" || !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid());
+    }
+    Ok(url)
+}
+
+/// The introspection settings: a client id and secret together, or
+/// neither; an endpoint of its own, or the issuer's to discover.
+fn introspection(
+    figment: &Figment,
+    has_issuer: bool,
+) -> Result<Option<IntrospectionSettings>, ConfigError> {
+    let client_id: Option<String> = optional(figment, "bearer_introspection_client_id")?;
+    let client_secret: Option<String> = optional(figment, "bearer_introspection_client_secret")
+        .map_err(|_| error("bearer_introspection_client_secret", "must be a string"))?;
+    let endpoint: Option<String> = optional(figment, "bearer_introspection_endpoint")?;
+    let max_age: Option<u64> = optional(figment, "bearer_introspection_max_age")?;
+    let (client_id, client_secret) = match (client_id, client_secret) {
+        (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => (id, secret),
+        (None, None) if endpoint.is_none() && max_age.is_none() => return Ok(None),
+        _ => {
+            return Err(error(
+                "bearer_introspection_client_id",
+                "introspection needs both bearer_introspection_client_id and bearer_introspection_client_secret (RFC 7662 section 2.1)",
+            ));
+        }
+    };
+    if let Some(endpoint) = &endpoint {
+        checked_url("bearer_introspection_endpoint", endpoint)
+            .map_err(|e| ConfigError(e.to_string()))?;
+    } else if !has_issuer {
+        return Err(error(
+            "bearer_introspection_endpoint",
+            "missing: set it, or bearer_issuer to discover it",
+        ));
+    }
+    let max_age = max_age.unwrap_or(DEFAULT_INTROSPECTION_MAX_AGE);
+    if max_age == 0 {
+        return Err(error(
+            "bearer_introspection_max_age",
+            "must be at least 1 second",
+        ));
+    }
+    Ok(Some(IntrospectionSettings {
+        endpoint,
+        client_id,
+        client_secret,
+        max_age,
+    }))
 }
 
 /// The algorithms taken with public keys when none are set: every

@@ -6,6 +6,9 @@
 //! let issuer = Issuer::start().await;
 //! let token = issuer.token(OAuthClient::Reader, "read", "http://127.0.0.1:8000/").await;
 //! let kid = issuer.rotate(false).await;
+//! let key = ProofKey::generate();
+//! let bound = issuer.dpop_token(OAuthClient::OpaqueReader, "read", "http://127.0.0.1:8000/", &key).await;
+//! assert_eq!(issuer.introspect(&bound).await["cnf"]["jkt"], key.thumbprint());
 //! ```
 
 use std::fs::File;
@@ -18,6 +21,8 @@ use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::time::timeout;
+
+use super::dpop::ProofKey;
 
 /// The one line a test run without the issuer fails with; also the
 /// `#[ignore]` reason of the tests that need it.
@@ -32,7 +37,18 @@ const STARTUP: Duration = Duration::from_secs(20);
 /// The issuer exits at once when its stdin closes; this bounds a stuck one.
 const SHUTDOWN: Duration = Duration::from_secs(10);
 
+/// The resource server's client_id at the issuer: what it authenticates to
+/// the introspection endpoint with (RFC 7662 §2.1), by HTTP Basic.
+pub const RESOURCE_SERVER_ID: &str = "resource-server";
+
+/// The secret of [`RESOURCE_SERVER_ID`].
+pub const RESOURCE_SERVER_SECRET: &str = "resource-server-secret";
+
 /// The clients registered at the issuer, each allowed the scopes named.
+/// Their tokens are RFC 9068 JWTs unless said otherwise; "opaque" ones are
+/// random strings that only [`Issuer::introspect`] reads. A step-up claim
+/// (RFC 9470) is in a JWT's claims, and in an opaque token's introspection
+/// response; other clients' tokens carry neither `acr` nor `auth_time`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OAuthClient {
     /// `reader`: scope `read`.
@@ -42,15 +58,44 @@ pub enum OAuthClient {
     /// `short-lived`: scopes `read admin`, and its tokens expire one second
     /// after they are issued.
     ShortLived,
+    /// `resource-server`: the resource server's own credentials
+    /// ([`RESOURCE_SERVER_ID`]), which [`Issuer::introspect`] uses; no
+    /// scope of its own.
+    ResourceServer,
+    /// `opaque-reader`: scope `read`; its tokens are opaque.
+    OpaqueReader,
+    /// `mfa`: scopes `read admin`; its tokens carry `acr` `mfa` and
+    /// `auth_time` = their `iat`.
+    Mfa,
+    /// `mfa-stale`: scopes `read admin`; its tokens carry `acr` `mfa` and
+    /// `auth_time` = their `iat` - 3600.
+    MfaStale,
+    /// `password`: scopes `read admin`; its tokens carry `acr` `pwd` and
+    /// `auth_time` = their `iat`.
+    Password,
+    /// `opaque-password`: scope `read`; its tokens are opaque, introspected
+    /// with `acr` `pwd` and `auth_time` = their `iat`.
+    OpaquePassword,
+    /// `opaque-mfa-stale`: scope `read`; its tokens are opaque, introspected
+    /// with `acr` `mfa` and `auth_time` = their `iat` - 3600.
+    OpaqueMfaStale,
 }
 
 impl OAuthClient {
-    /// Its client_id and client_secret (tests/issuer/issuer.mjs).
-    fn credentials(self) -> (&'static str, &'static str) {
+    /// Its client_id and client_secret (tests/issuer/issuer.mjs); the
+    /// client_id is its tokens' `client_id` (and a JWT's `sub`).
+    pub fn credentials(self) -> (&'static str, &'static str) {
         match self {
             Self::Reader => ("reader", "reader-secret"),
             Self::Admin => ("admin", "admin-secret"),
             Self::ShortLived => ("short-lived", "short-lived-secret"),
+            Self::ResourceServer => (RESOURCE_SERVER_ID, RESOURCE_SERVER_SECRET),
+            Self::OpaqueReader => ("opaque-reader", "opaque-reader-secret"),
+            Self::Mfa => ("mfa", "mfa-secret"),
+            Self::MfaStale => ("mfa-stale", "mfa-stale-secret"),
+            Self::Password => ("password", "password-secret"),
+            Self::OpaquePassword => ("opaque-password", "opaque-password-secret"),
+            Self::OpaqueMfaStale => ("opaque-mfa-stale", "opaque-mfa-stale-secret"),
         }
     }
 }
@@ -119,10 +164,35 @@ impl Issuer {
 
     /// An access token by the client credentials grant (RFC 6749 §4.4) for
     /// `resource` (RFC 8707): an ES256 `at+jwt` (RFC 9068) whose `aud` is
-    /// `resource` and whose `scope` is `scope` (no `scope` claim if empty).
+    /// `resource` and whose `scope` is `scope` (no `scope` claim if empty);
+    /// for an opaque client, an opaque token with that audience and scope.
     /// Panics if the issuer refuses, e.g. a scope the client is not allowed.
     pub async fn token(&self, client: OAuthClient, scope: &str, resource: &str) -> String {
         self.token_from(&self.url, client, scope, resource).await
+    }
+
+    /// An access token as [`Issuer::token`] gives, bound to `key` (RFC 9449
+    /// §5): the token request carries a DPoP proof of `key` for `POST
+    /// {issuer}/token`, and the token is of type `DPoP`; a JWT carries
+    /// `cnf.jkt` = [`ProofKey::thumbprint`], an opaque token's introspection
+    /// response does.
+    pub async fn dpop_token(
+        &self,
+        client: OAuthClient,
+        scope: &str,
+        resource: &str,
+        key: &ProofKey,
+    ) -> String {
+        let token_endpoint = format!("{}/token", self.url);
+        let proof = key.proof("POST", &token_endpoint, None, None);
+        let body = self
+            .token_request(&self.url, client, scope, resource, Some(&proof))
+            .await;
+        assert_eq!(
+            body["token_type"], "DPoP",
+            "a token request with a DPoP proof gets a DPoP token: {body}"
+        );
+        access_token(&body)
     }
 
     /// The same as [`Issuer::token`], from [`Issuer::other_issuer_url`].
@@ -143,16 +213,37 @@ impl Issuer {
         scope: &str,
         resource: &str,
     ) -> String {
+        let body = self
+            .token_request(issuer, client, scope, resource, None)
+            .await;
+        access_token(&body)
+    }
+
+    /// The token response to a client credentials request at `issuer`'s
+    /// token endpoint, with a `DPoP` header if `proof` is given; panics if
+    /// the issuer refuses.
+    async fn token_request(
+        &self,
+        issuer: &str,
+        client: OAuthClient,
+        scope: &str,
+        resource: &str,
+        proof: Option<&str>,
+    ) -> Value {
         let (id, secret) = client.credentials();
         let mut form = vec![("grant_type", "client_credentials"), ("resource", resource)];
         if !scope.is_empty() {
             form.push(("scope", scope));
         }
-        let response = self
+        let mut request = self
             .http
             .post(format!("{issuer}/token"))
             .basic_auth(id, Some(secret))
-            .form(&form)
+            .form(&form);
+        if let Some(proof) = proof {
+            request = request.header("DPoP", proof);
+        }
+        let response = request
             .send()
             .await
             .expect("the issuer answers a token request");
@@ -162,10 +253,79 @@ impl Issuer {
             status.is_success(),
             "the issuer refused {id} a token: {status} {body}"
         );
-        body["access_token"]
+        body
+    }
+
+    /// The issuer's RFC 8414 metadata (§3), from
+    /// `/.well-known/oauth-authorization-server`.
+    pub async fn metadata(&self) -> Value {
+        let url = format!("{}/.well-known/oauth-authorization-server", self.url);
+        let response = self.http.get(url).send().await.expect("the issuer answers");
+        assert!(
+            response.status().is_success(),
+            "the issuer serves its metadata"
+        );
+        response.json().await.expect("the metadata is JSON")
+    }
+
+    /// The introspection endpoint (RFC 7662) as the metadata names it
+    /// (`introspection_endpoint`): what a resource server configured with
+    /// [`Issuer::url`] discovers.
+    pub async fn introspection_endpoint(&self) -> String {
+        self.endpoint("introspection_endpoint").await
+    }
+
+    /// The revocation endpoint (RFC 7009) as the metadata names it.
+    pub async fn revocation_endpoint(&self) -> String {
+        self.endpoint("revocation_endpoint").await
+    }
+
+    async fn endpoint(&self, name: &str) -> String {
+        self.metadata().await[name]
             .as_str()
-            .expect("a token response has an access_token")
+            .unwrap_or_else(|| panic!("the metadata names the {name}"))
             .to_owned()
+    }
+
+    /// The introspection response (RFC 7662 §2.2) for `token`, asked by the
+    /// resource server ([`RESOURCE_SERVER_ID`]): `{"active":false}` for a
+    /// token that is unknown, expired or revoked. Opaque tokens only:
+    /// oidc-provider answers a JWT with 400 `unsupported_token_type`, and
+    /// this panics on anything but 200.
+    pub async fn introspect(&self, token: &str) -> Value {
+        let response = self
+            .http
+            .post(self.introspection_endpoint().await)
+            .basic_auth(RESOURCE_SERVER_ID, Some(RESOURCE_SERVER_SECRET))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .expect("the issuer answers an introspection request");
+        let status = response.status();
+        let body: Value = response
+            .json()
+            .await
+            .expect("an introspection response is JSON");
+        assert_eq!(status, 200, "the issuer refused to introspect: {body}");
+        body
+    }
+
+    /// Revokes `token` (RFC 7009) as `client`, the client it was issued to
+    /// (oidc-provider lets no other revoke it): it then introspects as
+    /// inactive. Opaque tokens only, as [`Issuer::introspect`].
+    pub async fn revoke(&self, client: OAuthClient, token: &str) {
+        let (id, secret) = client.credentials();
+        let response = self
+            .http
+            .post(self.revocation_endpoint().await)
+            .basic_auth(id, Some(secret))
+            .form(&[("token", token), ("token_type_hint", "access_token")])
+            .send()
+            .await
+            .expect("the issuer answers a revocation request");
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        assert_eq!(status, 200, "the issuer refused {id} a revocation: {body}");
     }
 
     /// Rotates the signing key while the issuer runs: a new ES256 key with
@@ -284,5 +444,13 @@ fn failure(log: &Path) -> String {
     error
         .or_else(|| lines.next_back())
         .unwrap_or("nothing on stderr")
+        .to_owned()
+}
+
+/// The `access_token` of a token response.
+fn access_token(body: &Value) -> String {
+    body["access_token"]
+        .as_str()
+        .expect("a token response has an access_token")
         .to_owned()
 }

@@ -4,5 +4,6 @@
 //! would be dead code there.
 #![allow(dead_code)]
 
+pub mod dpop;
 pub mod issuer;
 pub mod jwt;

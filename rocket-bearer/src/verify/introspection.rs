@@ -1,0 +1,189 @@
+//! Opaque tokens, asked about at the issuer's introspection endpoint
+//! (RFC 7662) with the resource server's own client credentials, and the
+//! answers kept for a while, by the token's hash.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::Failure;
+use super::cache::{TokenHash, VerifiedTokens};
+use super::keys::{FETCH_TIMEOUT, MAX_DOCUMENT, Remote, retry_after, without_url};
+
+/// How long an inactive answer is kept: a client retrying a revoked or
+/// expired token costs the issuer one call per 5 s, and a token made active
+/// (rare: a token is active from its issue) is seen within 5 s.
+const INACTIVE_FOR: u64 = 5;
+
+/// Where the introspection endpoint comes from.
+pub(crate) enum Endpoint {
+    /// `bearer_introspection_endpoint`.
+    Configured(String),
+    /// The issuer's metadata, read once discovered.
+    Discovered(Arc<Remote>, OnceLock<String>),
+}
+
+/// The introspection client, and the answers kept.
+pub(crate) struct Introspection {
+    endpoint: Endpoint,
+    client_id: String,
+    client_secret: String,
+    http: reqwest::Client,
+    /// The most seconds an active answer is kept (it is never kept past
+    /// the token's `exp`).
+    max_age: u64,
+    /// Answers by token hash: the JSON of an active one, empty for an
+    /// inactive one.
+    answers: VerifiedTokens,
+    /// Calls that failed in a row, for `Retry-After`.
+    failures: AtomicU32,
+}
+
+/// Names its endpoint and client, never the secret.
+impl fmt::Debug for Introspection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Introspection")
+            .field("client_id", &self.client_id)
+            .field("max_age", &self.max_age)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The members of an answer read before the claims (RFC 7662 §2.2).
+#[derive(Deserialize)]
+struct Answer {
+    active: bool,
+    token_type: Option<String>,
+    cnf: Option<Value>,
+    exp: Option<u64>,
+}
+
+impl Introspection {
+    pub(crate) fn new(
+        endpoint: Endpoint,
+        client_id: String,
+        client_secret: String,
+        max_age: u64,
+    ) -> Result<Introspection, String> {
+        let http = reqwest::Client::builder()
+            .timeout(FETCH_TIMEOUT)
+            .connect_timeout(FETCH_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|error| format!("cannot make an HTTP client: {error}"))?;
+        Ok(Introspection {
+            endpoint,
+            client_id,
+            client_secret,
+            http,
+            max_age,
+            answers: VerifiedTokens::new(),
+            failures: AtomicU32::new(0),
+        })
+    }
+
+    /// The token's claims as the issuer's answer gives them (RFC 7662
+    /// §2.2), from the answers kept when there is one: `active: false` is
+    /// [`Failure::Inactive`]; an issuer that cannot be asked is
+    /// [`Failure::Unavailable`].
+    pub(crate) async fn claims(&self, token: &str, now: u64) -> Result<Arc<[u8]>, Failure> {
+        let hash = TokenHash::of(token);
+        if let Some(json) = self.answers.get(&hash, 0, now) {
+            return match json.is_empty() {
+                true => Err(Failure::Inactive),
+                false => Ok(json),
+            };
+        }
+        let json = self.ask(token).await?;
+        let answer: Answer = serde_json::from_slice(&json).map_err(|_| self.unavailable())?;
+        self.failures.store(0, Ordering::Release);
+        if !answer.active {
+            let until = now.saturating_add(INACTIVE_FOR);
+            self.answers.insert(hash, 0, now, until, Arc::from(&[][..]));
+            return Err(Failure::Inactive);
+        }
+        // RFC 9449 §6.2: a DPoP token names its key in cnf.jkt.
+        let names_key = answer
+            .cnf
+            .as_ref()
+            .and_then(|cnf| cnf.get("jkt"))
+            .is_some_and(Value::is_string);
+        let dpop = answer
+            .token_type
+            .is_some_and(|kind| kind.eq_ignore_ascii_case("DPoP"));
+        if dpop && !names_key {
+            return Err(Failure::UnreadableClaims);
+        }
+        let json: Arc<[u8]> = Arc::from(json);
+        if let Some(exp) = answer.exp {
+            let until = exp.min(now.saturating_add(self.max_age));
+            self.answers.insert(hash, 0, now, until, Arc::clone(&json));
+        }
+        Ok(json)
+    }
+
+    fn unavailable(&self) -> Failure {
+        let failures = self.failures.fetch_add(1, Ordering::AcqRel) + 1;
+        Failure::Unavailable(retry_after(failures))
+    }
+
+    /// POSTs the token to the endpoint, authenticated with the client's
+    /// credentials (`client_secret_basic`, RFC 6749 §2.3.1), and reads an
+    /// answer of at most 1 MiB.
+    async fn ask(&self, token: &str) -> Result<Vec<u8>, Failure> {
+        let endpoint = match &self.endpoint {
+            Endpoint::Configured(url) => url.as_str(),
+            Endpoint::Discovered(remote, found) => match found.get() {
+                Some(url) => url.as_str(),
+                None => match remote.introspection_endpoint().await {
+                    Ok(Some(url)) => found.get_or_init(|| url).as_str(),
+                    Ok(None) => {
+                        rocket::error!(
+                            "rocket_bearer: the issuer lists no introspection_endpoint: set bearer_introspection_endpoint"
+                        );
+                        return Err(self.unavailable());
+                    }
+                    Err(_) => return Err(Failure::Unavailable(remote.retry_after().await)),
+                },
+            },
+        };
+        let sent = self
+            .http
+            .post(endpoint)
+            .basic_auth(&self.client_id, Some(&self.client_secret))
+            .header("Accept", "application/json")
+            .form(&[("token", token), ("token_type_hint", "access_token")])
+            .send()
+            .await;
+        let mut response = match sent {
+            Ok(response) if response.status().is_success() => response,
+            Ok(response) => {
+                rocket::warn!(
+                    "rocket_bearer: the introspection endpoint answered {}",
+                    response.status()
+                );
+                return Err(self.unavailable());
+            }
+            Err(error) => {
+                rocket::warn!(
+                    "rocket_bearer: cannot reach the introspection endpoint: {}",
+                    without_url(&error)
+                );
+                return Err(self.unavailable());
+            }
+        };
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) if body.len() + chunk.len() <= MAX_DOCUMENT => {
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => return Ok(body),
+                Ok(Some(_)) | Err(_) => return Err(self.unavailable()),
+            }
+        }
+    }
+}
