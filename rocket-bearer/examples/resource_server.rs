@@ -1,7 +1,8 @@
 //! A resource server behind a real authorization server: access tokens
-//! (RFC 9068 JWTs) verified with the keys the issuer publishes, a scope
-//! required by a route's signature, and the RFC 9728 metadata that tells
-//! clients where to get a token.
+//! (RFC 9068 JWTs) verified with the keys the issuer publishes, or opaque
+//! ones introspected (RFC 7662); Bearer or DPoP-bound (RFC 9449); a scope
+//! or a recent strong login (RFC 9470) required by a route's signature; and
+//! the RFC 9728 metadata that tells clients where to get a token.
 //!
 //! ```sh
 //! ISSUER=https://auth.example.com/realms/api AUDIENCE=http://127.0.0.1:8000/ \
@@ -11,10 +12,19 @@
 //! `ISSUER` is the issuer identifier, `AUDIENCE` this resource's identifier
 //! (the `aud` its tokens carry, RFC 8707), `LEEWAY` the seconds of clock
 //! skew allowed (default 60) and `ROCKET_PORT` the port (default 8000).
-//! `GET /me` takes any valid token and answers `{"sub":"<sub>"}`; `GET
-//! /admin` needs the `admin` scope; `GET /ready` is 200 once the issuer's
+//! `GET /me` takes any valid token and answers
+//! `{"sub":"<sub>","client_id":"<client_id>"}`; `GET /admin` needs the
+//! `admin` scope; `GET /account` needs a DPoP-bound token and its proof;
+//! `GET /security` needs a login with the `mfa` class (`acr`) within the
+//! last five minutes (`auth_time`). `GET /ready` is 200 once the issuer's
 //! keys are loaded, 503 before; the metadata document is at
 //! `/.well-known/oauth-protected-resource`.
+//!
+//! The library's other settings are `ROCKET_BEARER_*` variables:
+//! `ROCKET_BEARER_DPOP_NONCE_SECRET` (32 bytes or more, the same on every
+//! instance) requires DPoP nonces; `ROCKET_BEARER_INTROSPECTION_CLIENT_ID`
+//! and `ROCKET_BEARER_INTROSPECTION_CLIENT_SECRET` introspect opaque tokens
+//! at the endpoint the issuer lists.
 
 use std::env;
 use std::process::ExitCode;
@@ -25,8 +35,8 @@ use rocket::figment::providers::Env;
 use rocket::http::Status;
 use rocket::serde::json::{Value, json};
 use rocket::{Build, Config, Rocket, State, get, routes};
-use rocket_bearer::verify::{AccessToken, Requirement, Verifier};
-use rocket_bearer::{ResourceMetadata, Scope};
+use rocket_bearer::verify::{AccessToken, Claims, DpopToken, Requirement, Verifier};
+use rocket_bearer::{AcrValues, ResourceMetadata, Scope};
 
 /// The scope `GET /admin` needs, in its signature.
 struct Admin;
@@ -35,16 +45,41 @@ impl Requirement for Admin {
     const SCOPE: Option<Scope> = Some(Scope::from_static("admin"));
 }
 
-/// Whom the token is about.
-#[get("/me")]
-fn me(token: AccessToken) -> Value {
-    json!({ "sub": token.claims().sub })
+/// What `GET /security` needs: a second factor, at most five minutes ago.
+struct RecentMfa;
+
+impl Requirement for RecentMfa {
+    const ACR_VALUES: Option<AcrValues> = Some(AcrValues::from_static("mfa"));
+    const MAX_AGE: Option<u64> = Some(300);
 }
 
-/// The same, for a token with the `admin` scope.
+/// Whom the token is about, and the client it was issued to.
+fn whom(claims: &Claims) -> Value {
+    json!({ "sub": claims.sub, "client_id": claims.client_id })
+}
+
+/// Any valid token, Bearer or DPoP.
+#[get("/me")]
+fn me(token: AccessToken) -> Value {
+    whom(token.claims())
+}
+
+/// A token with the `admin` scope.
 #[get("/admin")]
 fn admin(token: AccessToken<Admin>) -> Value {
-    json!({ "sub": token.claims().sub })
+    whom(token.claims())
+}
+
+/// A DPoP-bound token, with a proof of its key.
+#[get("/account")]
+fn account(token: DpopToken) -> Value {
+    whom(token.claims())
+}
+
+/// A token whose user logged in with a second factor, recently.
+#[get("/security")]
+fn security(token: AccessToken<RecentMfa>) -> Value {
+    whom(token.claims())
 }
 
 /// Ready once the issuer's keys are loaded.
@@ -99,7 +134,7 @@ fn rocket(settings: &Settings) -> Result<Rocket<Build>, String> {
     Ok(rocket::custom(figment)
         .attach(Verifier::fairing())
         .attach(metadata)
-        .mount("/", routes![me, admin, ready])
+        .mount("/", routes![me, admin, account, security, ready])
         .register("/", rocket_bearer::catchers()))
 }
 
@@ -127,6 +162,11 @@ async fn main() -> ExitCode {
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+/// DPoP, step-up and introspection, against the same server.
+#[cfg(test)]
+#[path = "../tests/resource_server/beyond_bearer.rs"]
+mod beyond_bearer;
+
 /// Against the test authorization server (tests/issuer/), over a real
 /// socket: each answer of the verifier, rotation, and the issuer down.
 #[cfg(test)]
@@ -148,12 +188,12 @@ mod tests {
     use super::support::jwt;
     use super::{Settings, rocket};
 
-    const AUDIENCE: &str = "http://127.0.0.1:8000/";
-    const METADATA: &str = "http://127.0.0.1:8000/.well-known/oauth-protected-resource";
+    pub(crate) const AUDIENCE: &str = "http://127.0.0.1:8000/";
+    pub(crate) const METADATA: &str = "http://127.0.0.1:8000/.well-known/oauth-protected-resource";
 
     /// The example, launched in this process on an ephemeral loopback port.
-    struct Server {
-        base: String,
+    pub(crate) struct Server {
+        pub(crate) base: String,
         shutdown: Shutdown,
         http: reqwest::Client,
     }
@@ -165,25 +205,32 @@ mod tests {
     }
 
     /// What a client checks in an answer.
-    #[derive(Debug, PartialEq)]
-    struct Answer {
-        status: u16,
-        challenge: Option<String>,
-        retry_after: Option<String>,
-        content_type: Option<String>,
-        body: String,
+    #[derive(Debug, Clone, PartialEq)]
+    pub(crate) struct Answer {
+        pub(crate) status: u16,
+        pub(crate) challenge: Option<String>,
+        pub(crate) retry_after: Option<String>,
+        pub(crate) content_type: Option<String>,
+        pub(crate) body: String,
     }
 
     async fn serve(issuer: &Issuer) -> Server {
+        serve_with(issuer, &[]).await
+    }
+
+    /// The example with these settings of the library's besides.
+    pub(crate) async fn serve_with(issuer: &Issuer, extra: &[(&str, Value)]) -> Server {
         let settings = Settings {
             issuer: issuer.url().to_owned(),
             audience: AUDIENCE.to_owned(),
             leeway: Some(0),
         };
         let rocket = rocket(&settings).expect("valid settings");
-        let figment = rocket
-            .figment()
-            .clone()
+        let mut figment = rocket.figment().clone();
+        for (key, value) in extra {
+            figment = figment.merge((*key, value));
+        }
+        let figment = figment
             .merge(("address", Ipv4Addr::LOCALHOST))
             .merge(("port", 0))
             .merge(("log_level", "off"))
@@ -220,8 +267,20 @@ mod tests {
     }
 
     impl Server {
-        async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
-            let mut request = self.http.get(format!("{}{path}", self.base));
+        pub(crate) async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+            self.send("GET", path, headers).await.0
+        }
+
+        /// `method path` with these headers: the answer, and its
+        /// `DPoP-Nonce` header.
+        pub(crate) async fn send(
+            &self,
+            method: &str,
+            path: &str,
+            headers: &[(&str, &str)],
+        ) -> (Answer, Option<String>) {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+            let mut request = self.http.request(method, format!("{}{path}", self.base));
             for (name, value) in headers {
                 request = request.header(*name, *value);
             }
@@ -233,16 +292,18 @@ mod tests {
                     .and_then(|value| value.to_str().ok())
                     .map(str::to_owned)
             };
-            Answer {
+            let nonce = header("dpop-nonce");
+            let answer = Answer {
                 status: response.status().as_u16(),
                 challenge: header("www-authenticate"),
                 retry_after: header("retry-after"),
                 content_type: header("content-type"),
                 body: response.text().await.expect("a body"),
-            }
+            };
+            (answer, nonce)
         }
 
-        async fn with_token(&self, path: &str, token: &str) -> Answer {
+        pub(crate) async fn with_token(&self, path: &str, token: &str) -> Answer {
             self.get(path, &[("Authorization", &format!("Bearer {token}"))])
                 .await
         }
@@ -252,13 +313,13 @@ mod tests {
     type Case = (&'static str, Vec<(&'static str, String)>, Answer);
 
     /// The DPoP challenge's `algs`: every asymmetric algorithm.
-    const ALGS: &str = "ES256 ES384 EdDSA PS256 PS384 PS512 RS256 RS384 RS512";
+    pub(crate) const ALGS: &str = "ES256 ES384 EdDSA PS256 PS384 PS512 RS256 RS384 RS512";
 
     /// A refusal of a request sent as Bearer, or with no credentials: its
     /// status, its Bearer challenge with `resource_metadata`, then the DPoP
     /// challenge without error (RFC 9449 §7.2), naming the scope the route
     /// requires too, and the JSON body of its status.
-    fn refused(status: u16, parameters: &str) -> Answer {
+    pub(crate) fn refused(status: u16, parameters: &str) -> Answer {
         let scope = match parameters.contains(r#"scope="admin""#) {
             true => r#"scope="admin", "#,
             false => "",
@@ -283,7 +344,7 @@ mod tests {
     }
 
     /// A refusal with this challenge and the JSON body of its status.
-    fn answer(status: u16, challenge: String) -> Answer {
+    pub(crate) fn answer(status: u16, challenge: String) -> Answer {
         let message = match status {
             400 => "Bad Request",
             401 => "Unauthorized",
@@ -299,20 +360,21 @@ mod tests {
         }
     }
 
-    fn invalid_token(description: &str) -> Answer {
+    pub(crate) fn invalid_token(description: &str) -> Answer {
         refused(
             401,
             &format!(r#"error="invalid_token", error_description="{description}""#),
         )
     }
 
-    fn ok(sub: &str) -> Answer {
+    /// 200 for a JWT of `client`, which is also its `sub`.
+    pub(crate) fn ok(client: &str) -> Answer {
         Answer {
             status: 200,
             challenge: None,
             retry_after: None,
             content_type: Some("application/json".into()),
-            body: format!(r#"{{"sub":"{sub}"}}"#),
+            body: format!(r#"{{"client_id":"{client}","sub":"{client}"}}"#),
         }
     }
 
