@@ -482,4 +482,65 @@ mod tests {
             assert_eq!(Challenge::new(realm, metadata, &rejection).0, expected);
         }
     }
+
+    #[test]
+    #[cfg(feature = "verify")]
+    fn with_both_schemes_an_error_goes_only_on_the_scheme_the_request_used() {
+        use super::{AcrValues, Scheme, Schemes};
+        let both = |used| Schemes {
+            bearer: true,
+            dpop: true,
+            used,
+        };
+        let dpop_only = Schemes {
+            bearer: false,
+            dpop: true,
+            used: Some(Scheme::Dpop),
+        };
+        let expired = || {
+            Rejection::from(
+                Rejection::invalid_token()
+                    .with_description(Description::from_static("the token has expired")),
+            )
+        };
+        let admin = Scope::from_static("admin");
+        let algs = r#"algs="ES256 ES384 EdDSA PS256 PS384 PS512 RS256 RS384 RS512""#;
+        let step_up = Rejection::insufficient_user_authentication(
+            Some(AcrValues::from_static("mfa")),
+            Some(300),
+        );
+        let cases = [
+            (
+                Rejection::missing_credentials()
+                    .with_required_scope(admin.clone())
+                    .with_schemes(both(None)),
+                format!(r#"Bearer scope="admin", DPoP scope="admin", {algs}"#),
+            ),
+            (
+                expired().with_schemes(both(Some(Scheme::Bearer))),
+                format!(
+                    r#"Bearer error="invalid_token", error_description="the token has expired", DPoP {algs}"#
+                ),
+            ),
+            (
+                expired().with_schemes(both(Some(Scheme::Dpop))),
+                format!(
+                    r#"Bearer, DPoP error="invalid_token", error_description="the token has expired", {algs}"#
+                ),
+            ),
+            (
+                Rejection::from(Rejection::invalid_request()).with_schemes(both(None)),
+                format!(r#"Bearer error="invalid_request", DPoP error="invalid_request", {algs}"#),
+            ),
+            (
+                Rejection::from(step_up).with_schemes(dpop_only),
+                format!(
+                    r#"DPoP error="insufficient_user_authentication", acr_values="mfa", max_age="300", {algs}"#
+                ),
+            ),
+        ];
+        for (rejection, expected) in cases {
+            assert_eq!(Challenge::new(None, None, &rejection).0, expected);
+        }
+    }
 }

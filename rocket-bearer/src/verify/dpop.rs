@@ -46,11 +46,12 @@ pub(crate) const PROOF_WINDOW: u64 = 60;
 const NONCE_STEP: u64 = 30;
 const NONCE_STEPS_ACCEPTED: u64 = 3;
 
-/// How many proofs one instance remembers within the window: at about
-/// 50 bytes each, 3 MiB when full, enough for 500 DPoP requests a second
-/// (the window is two minutes wide). When it is full of live proofs, new
-/// proofs get 503 rather than an unchecked replay.
-const SEEN_CAPACITY: usize = 1 << 16;
+/// How many proofs one instance remembers: each until its `iat` leaves
+/// the window, about a minute, so enough for 17,000 DPoP requests a
+/// second, more than one instance verifies (two signatures each); about
+/// 32 bytes each, 32 MiB if ever full. When it is full of proofs still in
+/// the window, new proofs get 503 rather than an unchecked replay.
+const SEEN_CAPACITY: usize = 1 << 20;
 
 /// Members of a JWK that only a private key has (RFC 7518 §6.2.2, §6.3.2,
 /// §6.4.1; RFC 8037 §2).
@@ -207,7 +208,7 @@ impl Proofs {
                 Some(_) => {}
             }
         }
-        self.seen.first_time(&thumbprint, &jti, now)?;
+        self.seen.first_time(&thumbprint, &jti, iat, now)?;
         Ok(CheckedProof { ath, thumbprint })
     }
 
@@ -309,9 +310,10 @@ struct SeenProofs {
 }
 
 impl SeenProofs {
-    /// Records a proof; [`Failure::ProofReplayed`] if it was seen before,
-    /// unavailable when the record is full of proofs still in the window.
-    fn first_time(&self, thumbprint: &str, jti: &str, now: u64) -> Result<(), Failure> {
+    /// Records a proof made at `iat`; [`Failure::ProofReplayed`] if it
+    /// was seen before, unavailable when the record is full of proofs still
+    /// in the window.
+    fn first_time(&self, thumbprint: &str, jti: &str, iat: u64, now: u64) -> Result<(), Failure> {
         // By key too: a client cannot use up another's jti.
         let hash = digest(&SHA256, format!("{thumbprint}.{jti}").as_bytes());
         let mut id = [0; 16];
@@ -329,9 +331,8 @@ impl SeenProofs {
                 return Err(Failure::Unavailable(1));
             }
         }
-        // A proof is accepted while its iat is within the window of now:
-        // at most 2 windows after the earliest now it could be seen.
-        until.insert(id, now.saturating_add(2 * PROOF_WINDOW + 1));
+        // Past iat + the window, the iat check refuses the proof anyway.
+        until.insert(id, iat.saturating_add(PROOF_WINDOW + 1));
         Ok(())
     }
 }
@@ -339,6 +340,15 @@ impl SeenProofs {
 #[cfg(test)]
 mod tests {
     use super::{Failure, NONCE_STEP, Nonces, SeenProofs};
+
+    #[test]
+    fn the_challenge_lists_the_algorithms_proofs_are_checked_with() {
+        let names: Vec<String> = super::ALGORITHMS
+            .iter()
+            .map(|algorithm| format!("{algorithm:?}"))
+            .collect();
+        assert_eq!(names.join(" "), crate::challenge::DPOP_ALGS);
+    }
 
     #[test]
     fn a_nonce_is_accepted_by_any_instance_with_the_secret_for_up_to_two_minutes() {
@@ -366,18 +376,13 @@ mod tests {
     #[test]
     fn a_proof_is_accepted_once_per_key_while_its_window_lasts() {
         let seen = SeenProofs::default();
-        assert_eq!(seen.first_time("key", "jti-1", 100), Ok(()));
-        assert_eq!(
-            seen.first_time("key", "jti-1", 150),
-            Err(Failure::ProofReplayed)
-        );
-        assert_eq!(seen.first_time("other key", "jti-1", 150), Ok(()));
-        assert_eq!(seen.first_time("key", "jti-2", 150), Ok(()));
-        // Forgotten only once no proof of that iat can be in the window.
-        assert_eq!(
-            seen.first_time("key", "jti-1", 220),
-            Err(Failure::ProofReplayed)
-        );
-        assert_eq!(seen.first_time("key", "jti-1", 221), Ok(()));
+        assert_eq!(seen.first_time("key", "jti-1", 100, 100), Ok(()));
+        let again = |now| seen.first_time("key", "jti-1", 100, now);
+        assert_eq!(again(150), Err(Failure::ProofReplayed));
+        assert_eq!(seen.first_time("other key", "jti-1", 100, 150), Ok(()));
+        assert_eq!(seen.first_time("key", "jti-2", 100, 150), Ok(()));
+        // Forgotten only once the iat check refuses it: after iat + 60.
+        assert_eq!(again(160), Err(Failure::ProofReplayed));
+        assert_eq!(again(161), Ok(()));
     }
 }

@@ -33,7 +33,7 @@ pub(crate) struct Introspection {
     client_secret: String,
     http: reqwest::Client,
     /// The most seconds an active answer is kept (it is never kept past
-    /// the token's `exp`).
+    /// the token's `exp`); 0: not kept, the issuer is asked every time.
     max_age: u64,
     /// Answers by token hash: the JSON of an active one, empty for an
     /// inactive one.
@@ -118,7 +118,7 @@ impl Introspection {
             return Err(Failure::UnreadableClaims);
         }
         let json: Arc<[u8]> = Arc::from(json);
-        if let Some(exp) = answer.exp {
+        if let Some(exp) = answer.exp.filter(|_| self.max_age > 0) {
             let until = exp.min(now.saturating_add(self.max_age));
             self.answers.insert(hash, 0, now, until, Arc::clone(&json));
         }

@@ -256,12 +256,6 @@ fn introspection(
         ));
     }
     let max_age = max_age.unwrap_or(DEFAULT_INTROSPECTION_MAX_AGE);
-    if max_age == 0 {
-        return Err(error(
-            "bearer_introspection_max_age",
-            "must be at least 1 second",
-        ));
-    }
     Ok(Some(IntrospectionSettings {
         endpoint,
         client_id,
@@ -412,6 +406,63 @@ mod tests {
                     ("bearer_leeway", json!(301)),
                 ],
                 "bearer_leeway: must be at most 300 seconds: a small leeway (RFC 7519 section 4.1.4)",
+            ),
+            (
+                vec![
+                    issuer.clone(),
+                    audience.clone(),
+                    ("bearer_dpop_nonce_secret", json!("short-s3cret")),
+                ],
+                "bearer_dpop_nonce_secret: must be at least 32 bytes",
+            ),
+            (
+                vec![
+                    issuer.clone(),
+                    audience.clone(),
+                    ("bearer_public_origin", json!("https://api.example/v1")),
+                ],
+                r#"bearer_public_origin: "https://api.example/v1" must be an origin such as https://api.example.com, without path"#,
+            ),
+            (
+                vec![
+                    issuer.clone(),
+                    audience.clone(),
+                    ("bearer_public_origin", json!("http://api.example")),
+                ],
+                r#"bearer_public_origin "http://api.example" must be an https URL (http only to a loopback host) without query or fragment"#,
+            ),
+            (
+                vec![
+                    issuer.clone(),
+                    audience.clone(),
+                    ("bearer_introspection_client_id", json!("api")),
+                ],
+                "bearer_introspection_client_id: introspection needs both bearer_introspection_client_id and bearer_introspection_client_secret (RFC 7662 section 2.1)",
+            ),
+            (
+                vec![
+                    audience.clone(),
+                    (
+                        "bearer_hmac_secret",
+                        json!("0123456789abcdef0123456789abcdef"),
+                    ),
+                    ("bearer_introspection_client_id", json!("api")),
+                    ("bearer_introspection_client_secret", json!("s3cret")),
+                ],
+                "bearer_introspection_endpoint: missing: set it, or bearer_issuer to discover it",
+            ),
+            (
+                vec![
+                    issuer.clone(),
+                    audience.clone(),
+                    ("bearer_introspection_client_id", json!("api")),
+                    ("bearer_introspection_client_secret", json!("s3cret")),
+                    (
+                        "bearer_introspection_endpoint",
+                        json!("http://as.example/introspect"),
+                    ),
+                ],
+                r#"bearer_introspection_endpoint "http://as.example/introspect" must be an https URL (http only to a loopback host) without query or fragment"#,
             ),
         ];
         for (pairs, expected) in cases {
