@@ -1,11 +1,13 @@
 //! Verifying access tokens (the `verify` feature): JWTs from an
 //! authorization server, checked as RFC 9068 §4 says, their keys discovered
-//! from the issuer and rotated with it, every failure one of the library's
-//! answers.
+//! from the issuer and rotated with it; opaque tokens by introspection (RFC
+//! 7662); Bearer or DPoP-bound with a proof (RFC 9449); every failure one
+//! of the library's answers.
 //!
 //! Three steps: configure the issuer and the audience, attach
-//! [`Verifier::fairing`], and take an [`AccessToken`] in the routes that
-//! need one.
+//! [`Verifier::fairing`], and take an [`AccessToken`] (or a [`DpopToken`])
+//! in the routes that need one, with what the route requires, scope or
+//! step-up (RFC 9470), as a [`Requirement`] in its type.
 //!
 //! ```toml
 //! # Rocket.toml
@@ -54,6 +56,11 @@
 //! | `bearer_accept_plain_jwt` | also accept tokens whose `typ` is `JWT` or absent, for servers that do not type access tokens `at+jwt` (another type, such as `logout+jwt`, is still refused) | `false` |
 //! | `bearer_jwks_file` | static keys: a JWKS document | none |
 //! | `bearer_hmac_secret` | a shared secret, at least 32 bytes (48 for HS384, 64 for HS512), for tests and small setups | none |
+//! | `bearer_public_origin` | the origin clients send requests to (`https://api.example.com`), for a DPoP proof's `htu` behind a proxy | `http://` (`https://` with Rocket's TLS) and the `Host` header |
+//! | `bearer_dpop_nonce_secret` | DPoP proofs must carry a nonce made with this secret (RFC 9449 §9): at least 32 bytes, the same on every instance | none: no nonce |
+//! | `bearer_introspection_client_id`, `bearer_introspection_client_secret` | this resource server's credentials at the issuer: tokens that are not JWTs are introspected (RFC 7662) | none: no introspection |
+//! | `bearer_introspection_endpoint` | the introspection endpoint | the issuer's metadata's `introspection_endpoint` |
+//! | `bearer_introspection_max_age` | seconds an active answer is kept (never past the token's `exp`); `0` asks the issuer every time | `60` |
 //!
 //! Each is also a `ROCKET_` variable (`ROCKET_BEARER_ISSUER`). A bad value
 //! stops the launch with one line naming the key.
