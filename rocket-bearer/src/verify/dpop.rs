@@ -222,8 +222,13 @@ impl Proofs {
             return false;
         };
         let path = request.uri().path();
+        // Appended, not joined: a path such as `//other.example/x` must
+        // not become another host.
         let expected = match &self.public_origin {
-            Some(origin) => origin.join(path.as_str()).ok(),
+            Some(origin) => {
+                let origin = origin.as_str().trim_end_matches('/');
+                Url::parse(&format!("{origin}{path}")).ok()
+            }
             None => {
                 let scheme = match request.rocket().config().tls_enabled() {
                     true => "https",
@@ -339,7 +344,47 @@ impl SeenProofs {
 
 #[cfg(test)]
 mod tests {
-    use super::{Failure, NONCE_STEP, Nonces, SeenProofs};
+    use rocket::http::uri::{Authority, Host};
+    use rocket::local::blocking::Client;
+    use url::Url;
+
+    use super::{Failure, NONCE_STEP, Nonces, Proofs, SeenProofs};
+
+    #[test]
+    fn a_proof_names_the_request_s_path_on_the_public_origin_or_on_its_host() {
+        let client = Client::untracked(rocket::build()).expect("a rocket");
+        let origin = Url::parse("https://api.example").expect("a URL");
+        let public = Proofs::new(None, Some(origin));
+        let by_host = Proofs::new(None, None);
+        let mut request = client.get("/me?page=2");
+        let authority = Authority::parse("127.0.0.1:8000").expect("an authority");
+        request.inner_mut().set_host(Host::from(authority));
+        let request = request.inner();
+        for htu in [
+            "https://api.example/me",
+            "HTTPS://API.EXAMPLE:443/me?other=1#top",
+        ] {
+            assert!(public.is_request_url(htu, request), "{htu}");
+        }
+        for htu in [
+            "http://api.example/me",
+            "https://api.example:8443/me",
+            "https://api.example/me/",
+            "https://api.example/ME",
+            "https://127.0.0.1:8000/me",
+            "/me",
+            "not a URL",
+        ] {
+            assert!(!public.is_request_url(htu, request), "{htu}");
+        }
+        assert!(by_host.is_request_url("http://127.0.0.1:8000/me", request));
+        assert!(!by_host.is_request_url("https://127.0.0.1:8000/me", request));
+        // A path that would read as another host once joined.
+        let sneaky = client.get("//other.example/me");
+        let sneaky = sneaky.inner();
+        assert!(!public.is_request_url("https://other.example/me", sneaky));
+        assert!(public.is_request_url("https://api.example//other.example/me", sneaky));
+    }
 
     #[test]
     fn the_challenge_lists_the_algorithms_proofs_are_checked_with() {
