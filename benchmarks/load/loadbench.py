@@ -37,19 +37,52 @@ times the ES256 signature check alone on the server's CPU. Three floods of
 `GET /me`: `401` without a token, `cached` with one valid token again and
 again (hits in the cache of verified tokens), `first-seen` with --tokens
 distinct valid tokens in turn (benchmarks/load/tokens.lua; more than the
-cache holds, so each one misses and its signature is checked). wrk runs on
+cache holds, so each one misses and its signature is checked); in these
+two, any answer but a 200 ends the run. wrk runs on
 the server's CPU (--client-cpu): on another CPU, a server answering every
 100 µs finds wrk asleep and pays a cross-CPU wake-up for each answer, which
 the 401 flood, where wrk stays busy, mostly does not. It prints
 the same figures, then each flood against the 401 and the targets of issue
 18: a cached token at most 1.5x the 401's CPU, a first-seen one at most
-the signature check plus the 401, plus 10 %. Python 3 standard library
-only.
+the signature check plus the 401, plus 10 %.
+
+With --beyond-bearer it runs the same example against the real test
+authorization server instead of static keys: panva's oidc-provider
+(rocket-bearer/tests/issuer/issuer.mjs, started with node on a free port,
+on the other CPU), the example configured with ISSUER (its URL), AUDIENCE
+and the introspection client `resource-server`. Each round gets fresh
+tokens from the issuer's token endpoint, times a DPoP proof's ES256
+signature check on the server's CPU (`mint_proofs time`,
+benchmarks/src/bin/mint_proofs.rs), then runs four floods of `GET /me`,
+each on an example started afresh, their order rotating round by round:
+`bearer`, one JWT of `reader` again and again (cached by the verifier);
+`dpop`, one DPoP-bound JWT of `reader` with a fresh proof for every request
+(benchmarks/load/proofs.lua: each proof sent once; proofs minted right
+before each warm-up and measurement, iat now, as many as the best bearer
+rate so far allows with a margin, bounded; wrk stops with an error if they
+run out); `introspected-cached`, one opaque token of `opaque-reader`,
+introspected once and then answered from the cache (max age 60 s, the
+default); `introspected-uncached`, the same with
+ROCKET_BEARER_INTROSPECTION_MAX_AGE=0, an introspection call to the issuer
+for every request. wrk runs on the server's CPU, as with --verifier. Any
+answer but a 200 ends the run. It prints the medians of requests/s, p50 and
+p99, the server's CPU per request, the issuer's (node's, from its
+/proc/PID/stat) per request and its busy share of a CPU, and the ratios to
+the bearer flood; dpop - bearer is the proof's cost, set beside the
+signature check. It needs node and `npm ci --prefix
+rocket-bearer/tests/issuer`; --warmup and --duration at most 30 s (a proof
+is accepted within 60 s of its iat).
+
+Python 3 standard library only.
 """
 
 import argparse
+import base64
+import json
+import math
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -57,6 +90,9 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,7 +112,38 @@ VERIFIER_ISSUER = "http://127.0.0.1:9"
 VERIFIER_AUDIENCE = "http://127.0.0.1:8000/"
 VERIFIER_PATH = "/me"
 VERIFIER_FLOODS = ["401", "cached", "first-seen"]
+# The body of a 200 to GET /me with one of mint_tokens' tokens.
+VERIFIER_ANSWER = b'\r\n\r\n{"client_id":"reader","sub":"reader"}'
 TOKENS_SCRIPT = Path(__file__).resolve().parent / "tokens.lua"
+# --beyond-bearer: the example against the test authorization server
+# (oidc-provider, rocket-bearer/tests/issuer/), its floods (the first
+# round's order), and how long the issuer may take to start.
+BEYOND_FLOODS = ["bearer", "dpop", "introspected-cached",
+                 "introspected-uncached"]
+ISSUER_SCRIPT = ROOT / "rocket-bearer" / "tests" / "issuer" / "issuer.mjs"
+ISSUER_START_TIMEOUT = 20.0
+PROOFS_SCRIPT = Path(__file__).resolve().parent / "proofs.lua"
+# Clients of the issuer (id, secret): the resource server's own, for
+# introspection; one whose tokens are JWTs; one whose tokens are opaque.
+INTROSPECTION_CLIENT = ("resource-server", "resource-server-secret")
+JWT_CLIENT = ("reader", "reader-secret")
+OPAQUE_CLIENT = ("opaque-reader", "opaque-reader-secret")
+# The body of the 200 each flood gets: its token's sub and client_id (an
+# opaque token's introspection has no sub).
+BEYOND_ANSWERS = {
+    "bearer": b'{"client_id":"reader","sub":"reader"}',
+    "dpop": b'{"client_id":"reader","sub":"reader"}',
+    "introspected-cached": b'{"client_id":"opaque-reader","sub":null}',
+    "introspected-uncached": b'{"client_id":"opaque-reader","sub":null}',
+}
+# Proofs minted for a dpop flood (warm-up or measurement): the bearer
+# flood's best rate so far over its seconds times this, plus one per
+# connection; at most MOST_PROOFS (about 1 KiB of wrk's memory each).
+PROOF_MARGIN = 1.25
+MOST_PROOFS = 600_000
+# The server takes a proof whose iat is within 60 s of its clock: the
+# longest warm-up or measurement of a dpop flood, its proofs minted first.
+LONGEST_DPOP_FLOOD = 30
 
 
 def main():
@@ -86,6 +153,9 @@ def main():
         sys.exit("wrk is missing: install it with `apt-get install wrk`")
     if options.verifier:
         verifier(wrk, options)
+        return
+    if options.beyond_bearer:
+        beyond_bearer(wrk, options)
         return
     servers = build(options)
     if options.count:
@@ -143,6 +213,13 @@ def parse_options():
         help="instead of the service and its peers: rocket-bearer's "
              "resource_server example, floods 401, cached and first-seen")
     parser.add_argument(
+        "--beyond-bearer", action="store_true",
+        help="instead of the service and its peers: rocket-bearer's "
+             "resource_server example against the test authorization server "
+             "(node), floods bearer, dpop, introspected-cached and "
+             "introspected-uncached (warm-up and duration at most "
+             f"{LONGEST_DPOP_FLOOD}s: the proofs' iat window)")
+    parser.add_argument(
         "--client-cpu", choices=["same", "other"], default="same",
         help="--verifier: wrk on the server's CPU (default), or on another "
              "one as for the service; on another, each answer to a slow "
@@ -177,6 +254,17 @@ def parse_options():
         parser.error("tokens must be 2..1000000")
     if options.verifier and (options.count or options.variant):
         parser.error("--verifier takes neither --count nor --variant")
+    if options.beyond_bearer:
+        if options.verifier or options.count or options.variant or options.also:
+            parser.error("--beyond-bearer takes none of --verifier, --count, "
+                         "--variant and --also")
+        if options.client_cpu != "same":
+            parser.error("--beyond-bearer runs wrk on the server's CPU and "
+                         "the issuer on another one")
+        if max(options.warmup, options.duration) > LONGEST_DPOP_FLOOD:
+            parser.error(f"--beyond-bearer: warmup and duration at most "
+                         f"{LONGEST_DPOP_FLOOD}s (a proof's iat is checked "
+                         f"within 60 s)")
     return options
 
 
@@ -384,7 +472,9 @@ def verifier_round(name, command, env, order, floods, token, wrk_command,
         with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
             answer = exchange(conn, VERIFIER_PATH, 200,
                               f"Authorization: Bearer {token}\r\n")
-        if not answer.endswith(b'\r\n\r\n{"sub":"reader"}'):
+        # The example answers whom the token is about and its client
+        # (mint_tokens' tokens: sub and client_id both "reader").
+        if not answer.endswith(VERIFIER_ANSWER):
             sys.exit(f"GET {VERIFIER_PATH} with a token: {answer[-60:]!r}")
         url = f"http://127.0.0.1:{port}{VERIFIER_PATH}"
         for flood in order:
@@ -392,9 +482,11 @@ def verifier_round(name, command, env, order, floods, token, wrk_command,
             for connections in options.connections:
                 load = (wrk_command + ["-t1", f"-c{connections}", "--latency"]
                         + before_url + [url] + after_url)
-                run_wrk(load, options.warmup)
+                # Every answer of a flood with tokens is a 200.
+                all_2xx = flood != "401"
+                run_wrk(load, options.warmup, all_2xx)
                 user, system = cpu_split(process.pid)
-                result = run_wrk(load, options.duration)
+                result = run_wrk(load, options.duration, all_2xx)
                 after_user, after_system = cpu_split(process.pid)
                 per_request = 1e6 / result["requests"]
                 samples.setdefault((name, flood, connections), []).append({
@@ -455,6 +547,346 @@ def verifier_report(names, options, samples, signatures):
                       f"| {cpu / refused['CPU µs/req']:.2f}x "
                       f"| {text} = {limit:.1f} µs | {cpu / limit:.2f} "
                       f"| {'yes' if cpu <= limit else 'no'} |")
+
+
+def beyond_bearer(wrk, options):
+    """--beyond-bearer: the resource_server example against the test
+    authorization server, under the bearer, dpop, introspected-cached and
+    introspected-uncached floods, round after round, then their figures
+    side by side."""
+    if shutil.which("node") is None:
+        sys.exit("node is missing: the test authorization server needs "
+                 "Node.js 20 or later")
+    if not (ISSUER_SCRIPT.parent / "node_modules" / "oidc-provider"
+            / "package.json").is_file():
+        sys.exit("oidc-provider is missing: npm ci --prefix "
+                 "rocket-bearer/tests/issuer")
+    if not options.no_build:
+        run(["cargo", "build", "--release", "--locked", "-p", "rocket-bearer",
+             "--features", "verify", "--example", "resource_server"])
+        run(["cargo", "build", "--release", "--locked", "-p", "benchmarks",
+             "--bin", "mint_proofs"])
+    release = TARGET / "release"
+    cpus = sorted(os.sched_getaffinity(0))
+    server_cpu, issuer_cpu = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)
+    work = TARGET / "loadbench-beyond-bearer"
+    work.mkdir(exist_ok=True)
+    # One client key for the run: the token request's proof and the
+    # flood's proofs are made with it, so that they match the token's
+    # cnf.jkt.
+    key = work / "dpop-key.pk8"
+    key.unlink(missing_ok=True)
+    mint = [str(release / "mint_proofs")]
+    command = pinned(server_cpu, [str(release / "examples" / "resource_server")])
+    wrk_command = pinned(server_cpu, [wrk])
+
+    print(machine(), flush=True)
+    placement = ("one CPU: server, wrk (1 thread) and issuer share it, unpinned"
+                 if server_cpu is None else
+                 f"server and wrk (1 thread) on CPU {server_cpu}, "
+                 f"issuer (node) on CPU {issuer_cpu}")
+    print(f"{placement}; {options.rounds} rounds; warm-up {options.warmup}s, "
+          f"measure {options.duration}s; connections {options.connections}",
+          flush=True)
+    print(f"load average before: {loadavg()}", flush=True)
+    issuer, issuer_url = start_issuer(issuer_cpu, work)
+    print(f"issuer {issuer_url} ({node_version()}), pid {issuer.pid}",
+          flush=True)
+    env = {"ISSUER": issuer_url, "AUDIENCE": VERIFIER_AUDIENCE,
+           "ROCKET_ADDRESS": "127.0.0.1", "ROCKET_LOG_LEVEL": "off",
+           "ROCKET_BEARER_INTROSPECTION_CLIENT_ID": INTROSPECTION_CLIENT[0],
+           "ROCKET_BEARER_INTROSPECTION_CLIENT_SECRET": INTROSPECTION_CLIENT[1],
+           # The introspection calls go to the issuer on the loopback, never
+           # through a proxy the environment may name.
+           "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+    samples = {}
+    checks = {"signature": [], "parsed": []}
+    # The bearer flood's best rate so far, which sizes each dpop flood's
+    # proofs: a dpop request does all a bearer one does, and more.
+    state = {"bearer rate": None, "proofs": [], "proof bytes": None}
+    try:
+        for round_number in range(options.rounds):
+            # The proof's signature check, timed on the server's CPU each
+            # round, as mint_tokens times a token's.
+            timed = subprocess.run(
+                pinned(server_cpu, mint + ["time", str(key)]), check=True,
+                capture_output=True, text=True, timeout=300).stdout
+            for name, pattern in [("signature", r"^proof signature check"),
+                                  ("parsed", r"^proof key parsed and signature check")]:
+                found = re.search(pattern + r": ([\d.]+) µs", timed, re.M)
+                if found is None:
+                    sys.exit(f"unexpected mint_proofs output:\n{timed}")
+                checks[name].append(float(found.group(1)))
+            # Fresh tokens each round: they live 600 s at the issuer.
+            token_proof = one_proof(mint, key, work / "token-proof.txt",
+                                    "POST", f"{issuer_url}/token")
+            credentials = {
+                "bearer": ("Bearer", token_request(issuer_url, JWT_CLIENT)),
+                "dpop": ("DPoP", token_request(issuer_url, JWT_CLIENT,
+                                               token_proof)),
+                "introspected": ("Bearer",
+                                 token_request(issuer_url, OPAQUE_CLIENT)),
+            }
+            # Rotate the floods, so that none always goes first.
+            turn = round_number % len(BEYOND_FLOODS)
+            for flood in BEYOND_FLOODS[turn:] + BEYOND_FLOODS[:turn]:
+                beyond_flood(flood, command, env, credentials, issuer,
+                             wrk_command, mint, key, work, options, state,
+                             samples)
+            sizes = ", ".join(f"{name} {len(token)}" for name, (_, token)
+                              in credentials.items())
+            print(f"round {round_number + 1}/{options.rounds} done: proof "
+                  f"signature check {checks['signature'][-1]:.1f} µs, key "
+                  f"parsed and check {checks['parsed'][-1]:.1f} µs; tokens "
+                  f"of {sizes} bytes, proofs of {state['proof bytes']}; load "
+                  f"average {loadavg()}", flush=True)
+    finally:
+        stop_issuer(issuer)
+    print(f"load average after: {loadavg()}", flush=True)
+    used = state["proofs"]
+    if used:
+        print(f"proofs used per dpop flood: {min(used):.0%}-{max(used):.0%} "
+              f"of those minted", flush=True)
+    beyond_report(options, samples, checks)
+
+
+def start_issuer(cpu, work):
+    """Starts the test authorization server on a free loopback port, on
+    `cpu`; returns the process and the issuer's URL. It exits when its
+    stdin closes (stop_issuer), also if this script dies."""
+    log = open(work / "issuer.log", "w")
+    process = subprocess.Popen(
+        pinned(cpu, ["node", str(ISSUER_SCRIPT), "--port", "0",
+                     "--exit-with-stdin"]),
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
+    log.close()
+    ready, _, _ = select.select([process.stdout], [], [], ISSUER_START_TIMEOUT)
+    line = process.stdout.readline().decode() if ready else ""
+    found = re.match(r"listening (http://127\.0\.0\.1:\d+)$", line.strip())
+    if found is None:
+        stop_issuer(process)
+        sys.exit(f"the issuer did not start within {ISSUER_START_TIMEOUT}s "
+                 f"({line.strip()!r}); see {work / 'issuer.log'}")
+    return process, found.group(1)
+
+
+def stop_issuer(process):
+    process.stdin.close()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def node_version():
+    return subprocess.run(["node", "--version"], check=True, capture_output=True,
+                          text=True, timeout=30).stdout.strip()
+
+
+def token_request(issuer, client, proof=None):
+    """An access token for RESOURCE by the client credentials grant at the
+    issuer's token endpoint, `client` = (id, secret) by HTTP Basic; with a
+    DPoP proof (for POST <issuer>/token), a DPoP-bound one."""
+    body = urllib.parse.urlencode({
+        "grant_type": "client_credentials", "scope": "read",
+        "resource": VERIFIER_AUDIENCE}).encode()
+    request = urllib.request.Request(f"{issuer}/token", data=body, method="POST")
+    basic = base64.b64encode(f"{client[0]}:{client[1]}".encode()).decode()
+    request.add_header("Authorization", f"Basic {basic}")
+    if proof is not None:
+        request.add_header("DPoP", proof)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=10) as response:
+            answer = json.load(response)
+    except urllib.error.HTTPError as error:
+        sys.exit(f"the issuer refused {client[0]} a token: {error.code} "
+                 f"{error.read()[:300]!r}")
+    kind = "Bearer" if proof is None else "DPoP"
+    if answer.get("token_type") != kind or "access_token" not in answer:
+        sys.exit(f"the issuer gave {client[0]} no {kind} token: {answer}")
+    return answer["access_token"]
+
+
+def mint_proofs(mint, key, path, count, method, url, token=None):
+    """Mints `count` proofs for `method url` (iat now, each its own jti,
+    `ath` if `token`) into `path`, one a line."""
+    subprocess.run(mint + ["mint", str(key), str(path), str(count), method, url]
+                   + ([token] if token else []),
+                   check=True, capture_output=True, text=True, timeout=300)
+
+
+def one_proof(mint, key, path, method, url, token=None):
+    """One proof for `method url`, minted through `path`."""
+    mint_proofs(mint, key, path, 1, method, url, token)
+    return path.read_text().strip()
+
+
+def proofs_needed(state, seconds, connections):
+    """Proofs for a dpop flood of `seconds`: the bearer flood's best rate
+    so far over that time, with a margin, and one per connection; bounded."""
+    rate = state["bearer rate"]
+    if rate is None:
+        return MOST_PROOFS
+    return min(MOST_PROOFS,
+               math.ceil(rate * seconds * PROOF_MARGIN) + connections)
+
+
+def beyond_flood(flood, command, env, credentials, issuer, wrk_command, mint,
+                 key, work, options, state, samples):
+    """Starts the example afresh for one flood, checks one answer, then
+    measures the flood at each concurrency, and stops it."""
+    port = free_port()
+    env = dict(env)
+    if flood == "introspected-uncached":
+        env["ROCKET_BEARER_INTROSPECTION_MAX_AGE"] = "0"
+    process = spawn(command, env, port)
+    scheme, token = credentials[flood.partition("-")[0]]
+    url = f"http://127.0.0.1:{port}{VERIFIER_PATH}"
+    try:
+        wait_ready(port, process)
+        headers = f"Authorization: {scheme} {token}\r\n"
+        if flood == "dpop":
+            proof = one_proof(mint, key, work / "check-proof.txt", "GET", url,
+                              token)
+            headers += f"DPoP: {proof}\r\n"
+            state["proof bytes"] = len(proof)
+        answer = get_me(port, headers)
+        if not answer.startswith(b"HTTP/1.1 200 ") or not answer.endswith(
+                b"\r\n\r\n" + BEYOND_ANSWERS[flood]):
+            sys.exit(f"{flood}: GET {VERIFIER_PATH}: {answer!r}")
+        proofs = work / "proofs.txt"
+        for connections in options.connections:
+            if flood == "dpop":
+                load = (wrk_command + ["-t1", f"-c{connections}", "--latency",
+                                       "-s", str(PROOFS_SCRIPT), url,
+                                       str(proofs), token])
+            else:
+                load = (wrk_command + ["-t1", f"-c{connections}", "--latency",
+                                       "-H", f"Authorization: {scheme} {token}",
+                                       url])
+            for seconds, measured in [(options.warmup, False),
+                                      (options.duration, True)]:
+                if flood == "dpop":
+                    # Minted right before the flood, iat now: the server
+                    # takes a proof up to 60 s old.
+                    mint_proofs(mint, key, proofs,
+                                proofs_needed(state, seconds, connections),
+                                "GET", url, token)
+                user, system = cpu_split(process.pid)
+                issued = cpu_seconds(issuer.pid)
+                result = run_wrk(load, seconds, all_2xx=True)
+                after_user, after_system = cpu_split(process.pid)
+                issuer_cpu = cpu_seconds(issuer.pid) - issued
+                rate = result["requests"] / result["seconds"]
+                if flood == "bearer":
+                    state["bearer rate"] = max(rate, state["bearer rate"] or 0)
+                if flood == "dpop":
+                    used = re.search(r"^proofs used: (\d+) of (\d+)$",
+                                     result["output"], re.M)
+                    if used is None:
+                        sys.exit(f"no count of proofs in wrk's output:\n"
+                                 f"{result['output']}")
+                    state["proofs"].append(int(used.group(1))
+                                           / int(used.group(2)))
+                if not measured:
+                    continue
+                per_request = 1e6 / result["requests"]
+                samples.setdefault((flood, connections), []).append({
+                    "requests/s": rate,
+                    "p50 ms": result["p50"],
+                    "p99 ms": result["p99"],
+                    "CPU µs/req": (after_user + after_system - user - system)
+                                  * per_request,
+                    "user µs/req": (after_user - user) * per_request,
+                    "sys µs/req": (after_system - system) * per_request,
+                    "issuer µs/req": issuer_cpu * per_request,
+                    # Of one CPU: near 100, the issuer sets the pace.
+                    "issuer CPU %": issuer_cpu / result["seconds"] * 100,
+                    "RSS MiB": rss_bytes(process.pid) / 2**20,
+                })
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def wait_ready(port, process, timeout=START_TIMEOUT):
+    """Polls GET /ready until the example answers 200: the issuer's keys
+    are loaded."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"server exited with {process.returncode} before ready")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
+                conn.sendall(b"GET /ready HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                if read_response(conn).startswith(b"HTTP/1.1 200 "):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.01)
+    sys.exit(f"the example on port {port} was not ready within {timeout}s")
+
+
+def get_me(port, headers):
+    """One GET /me with `headers` (lines ending in CRLF), addressed as wrk
+    addresses it (the Host a DPoP proof's htu names); the response."""
+    with socket.create_connection(("127.0.0.1", port), timeout=15) as conn:
+        conn.sendall(f"GET {VERIFIER_PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}"
+                     f"\r\n{headers}\r\n".encode())
+        return read_response(conn)
+
+
+def beyond_report(options, samples, checks):
+    signature = statistics.median(checks["signature"])
+    parsed = statistics.median(checks["parsed"])
+    columns = ["requests/s", "p50 ms", "p99 ms", "CPU µs/req", "user µs/req",
+               "sys µs/req", "issuer µs/req", "issuer CPU %", "RSS MiB"]
+    medians = {
+        key: {column: statistics.median(s[column] for s in rounds)
+              for column in columns}
+        for key, rounds in samples.items()
+    }
+    print()
+    print("Medians over the rounds; CPU µs/req is the server's, issuer µs/req "
+          "node's, issuer CPU % node's busy share of one CPU")
+    print()
+    print("| flood | conns | " + " | ".join(columns) + " |")
+    print("| --- | ---: |" + " ---: |" * len(columns))
+    for count in options.connections:
+        for flood in BEYOND_FLOODS:
+            cells = " | ".join(number(medians[(flood, count)][column])
+                               for column in columns)
+            print(f"| {flood} | {count} | {cells} |")
+    print()
+    print(f"Against the bearer flood (ratios of medians; + the server's CPU "
+          f"per request beyond the bearer's); proof signature check "
+          f"{signature:.1f} µs (median of the rounds, "
+          f"{min(checks['signature']):.1f}-{max(checks['signature']):.1f}), "
+          f"key parsed and signature check {parsed:.1f} µs")
+    print()
+    print("| flood | conns | requests/s | p50 | p99 | CPU/req | + CPU µs/req "
+          "| (server + issuer) CPU/req |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for count in options.connections:
+        bearer = medians[("bearer", count)]
+        for flood in BEYOND_FLOODS[1:]:
+            figures = medians[(flood, count)]
+            ratios = " | ".join(f"{figures[c] / bearer[c]:.2f}x" for c in
+                                ["requests/s", "p50 ms", "p99 ms", "CPU µs/req"])
+            extra = figures["CPU µs/req"] - bearer["CPU µs/req"]
+            both = ((figures["CPU µs/req"] + figures["issuer µs/req"])
+                    / (bearer["CPU µs/req"] + bearer["issuer µs/req"]))
+            print(f"| {flood} | {count} | {ratios} | {extra:+.1f} | {both:.2f}x |")
+    print()
+    for count in options.connections:
+        extra = (medians[("dpop", count)]["CPU µs/req"]
+                 - medians[("bearer", count)]["CPU µs/req"])
+        print(f"dpop - bearer at {count} connections: {extra:.1f} µs of the "
+              f"server's CPU per request, {extra / signature:.2f}x the proof's "
+              f"signature check, {extra - parsed:+.1f} µs beyond the key "
+              f"parsed and the check")
 
 
 def count(servers, options):
@@ -608,22 +1040,32 @@ def read_response(conn):
     return head + b"\r\n\r\n" + body
 
 
-def run_wrk(command, seconds):
-    """Runs wrk for `seconds`; returns requests, seconds, p50 and p99 (ms)."""
-    output = subprocess.run(command + [f"-d{seconds}s"], check=True,
-                            capture_output=True, text=True,
-                            timeout=seconds + 60).stdout
+def run_wrk(command, seconds, all_2xx=False):
+    """Runs wrk for `seconds`; returns requests, seconds, p50 and p99 (ms),
+    and wrk's output. With `all_2xx`, any answer that is not a 2xx ends the
+    run (wrk counts them as "Non-2xx or 3xx responses")."""
+    finished = subprocess.run(command + [f"-d{seconds}s"], capture_output=True,
+                              text=True, timeout=seconds + 120)
+    output = finished.stdout
+    if finished.returncode != 0:
+        sys.exit(f"wrk exited with {finished.returncode}:\n{output}"
+                 f"{finished.stderr}")
     done = re.search(r"(\d+) requests in ([\d.]+)(m?s)", output)
     if done is None:
         sys.exit(f"unexpected wrk output:\n{output}")
     if "Socket errors" in output:
         print("  wrk: " + re.search(r"Socket errors.*", output).group(0), flush=True)
+    refused = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if all_2xx and refused is not None:
+        sys.exit(f"{refused.group(1)} of {done.group(1)} answers were not 2xx:"
+                 f"\n{output}")
     duration = float(done.group(2)) / (1000 if done.group(3) == "ms" else 1)
     return {
         "requests": int(done.group(1)),
         "seconds": duration,
         "p50": percentile(output, "50"),
         "p99": percentile(output, "99"),
+        "output": output,
     }
 
 
