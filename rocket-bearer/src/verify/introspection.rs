@@ -125,6 +125,33 @@ impl Introspection {
         Ok(json)
     }
 
+    /// Whether the endpoint refuses this client's credentials (RFC 7662
+    /// §2.3: 401, or RFC 6749 §5.2's `invalid_client`), asked at launch
+    /// about a token no issuer made; `false` too when it cannot be asked.
+    pub(crate) async fn refuses_credentials(&self) -> bool {
+        let endpoint = match &self.endpoint {
+            Endpoint::Configured(url) => url.as_str(),
+            Endpoint::Discovered(_, found) => match found.get() {
+                Some(url) => url.as_str(),
+                None => return false,
+            },
+        };
+        let sent = self
+            .http
+            .post(endpoint)
+            .basic_auth(&self.client_id, Some(&self.client_secret))
+            .header("Accept", "application/json")
+            .form(&[("token", "rocket-bearer-launch-check")])
+            .send()
+            .await;
+        let Ok(response) = sent else {
+            return false;
+        };
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap_or_default();
+        status == 401 || (status == 400 && body.contains("invalid_client"))
+    }
+
     fn unavailable(&self) -> Failure {
         let failures = self.failures.fetch_add(1, Ordering::AcqRel) + 1;
         Failure::Unavailable(retry_after(failures))
@@ -160,6 +187,12 @@ impl Introspection {
             .await;
         let mut response = match sent {
             Ok(response) if response.status().is_success() => response,
+            Ok(response) if response.status() == reqwest::StatusCode::UNAUTHORIZED => {
+                rocket::error!(
+                    "rocket_bearer: the introspection endpoint refused this resource server's credentials (401): check bearer_introspection_client_id and bearer_introspection_client_secret"
+                );
+                return Err(self.unavailable());
+            }
             Ok(response) => {
                 rocket::warn!(
                     "rocket_bearer: the introspection endpoint answered {}",

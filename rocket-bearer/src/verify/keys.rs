@@ -541,12 +541,12 @@ impl Remote {
     /// URL first, then OpenID Connect Discovery's; the document's `issuer`
     /// must be the configured one, exactly (RFC 8414 §3.3).
     async fn discover(&self) -> Result<Discovery, String> {
-        let mut last_error = String::new();
+        let mut errors = Vec::new();
         for url in discovery_urls(&self.issuer) {
             let body = match self.get(&url).await {
                 Ok((body, _)) => body,
                 Err(error) => {
-                    last_error = error;
+                    errors.push(error);
                     continue;
                 }
             };
@@ -565,7 +565,8 @@ impl Remote {
             }
             return Ok(discovery);
         }
-        Err(last_error)
+        // Both URLs tried, both named.
+        Err(errors.join("; "))
     }
 
     /// GETs a document of at most [`MAX_DOCUMENT`] bytes, and how long it

@@ -333,15 +333,20 @@ where
         };
         rejection.with_schemes(schemes).reject(request)
     };
+    let missing = || {
+        // The nonce too, so that the client's first DPoP request can carry it.
+        send_nonce(request, verifier, jsonwebtoken::get_current_timestamp());
+        refuse(Rejection::missing_credentials(), None)
+    };
     let (scheme, token) = match Presented::read(request) {
         // A DPoP-only route takes Bearer credentials as none (RFC 6750 §3.1).
         Presented::Token(Scheme::Bearer, _) | Presented::Malformed(_, Some(Scheme::Bearer))
             if accepts == Accepts::DpopOnly =>
         {
-            return refuse(Rejection::missing_credentials(), None);
+            return missing();
         }
         Presented::Token(scheme, token) => (scheme, token),
-        Presented::Missing => return refuse(Rejection::missing_credentials(), None),
+        Presented::Missing => return missing(),
         Presented::Malformed(error, used) => return refuse(error.into(), used),
     };
     let now = jsonwebtoken::get_current_timestamp();
@@ -349,12 +354,7 @@ where
     let proof = match scheme {
         Scheme::Bearer => None,
         Scheme::Dpop => {
-            // RFC 9449 §8: every answer to a DPoP request may carry the
-            // nonce to use next, the refusal that asks for it first.
-            if let Some(nonce) = verifier.proofs.current_nonce(now) {
-                let cell = request.local_cache(NonceToSend::default);
-                *cell.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(nonce);
-            }
+            send_nonce(request, verifier, now);
             let mut proofs = request.headers().get("DPoP");
             let proof = match (proofs.next(), proofs.next()) {
                 (Some(proof), None) => proof,
@@ -387,6 +387,16 @@ where
         }
     }
     Outcome::Success(claims)
+}
+
+/// RFC 9449 §8, §9: an answer that may lead to a DPoP request (one to a
+/// DPoP request, a refusal without credentials) carries the nonce to use,
+/// when nonces are required.
+fn send_nonce(request: &Request<'_>, verifier: &Verifier, now: u64) {
+    if let Some(nonce) = verifier.proofs.current_nonce(now) {
+        let cell = request.local_cache(NonceToSend::default);
+        *cell.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(nonce);
+    }
 }
 
 /// The token's binding checked against the proof (RFC 9449 §4.3, check
@@ -726,13 +736,20 @@ impl Verifier {
                 Ok(Err(_)) | Err(_) => {}
             }
         }
-        Introspection::new(
+        let introspection = Introspection::new(
             endpoint,
             introspection.client_id.clone(),
             introspection.client_secret.clone(),
             introspection.max_age,
         )
-        .map_err(|error| ConfigError::new(key, error))
+        .map_err(|error| ConfigError::new(key, error))?;
+        if let Ok(true) = timeout(LAUNCH_WAIT, introspection.refuses_credentials()).await {
+            return Err(ConfigError::new(
+                "bearer_introspection_client_secret",
+                "the introspection endpoint refuses these credentials (bearer_introspection_client_id and this secret)",
+            ));
+        }
+        Ok(introspection)
     }
 
     fn new(settings: Settings, keys: Keys, introspection: Option<Introspection>) -> Verifier {

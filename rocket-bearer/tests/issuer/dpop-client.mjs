@@ -4,8 +4,10 @@
 // token and a fresh proof, and prints the answer as `curl -i` would (the
 // headers that matter). Usage:
 //
-//   node dpop-client.mjs ISSUER CLIENT_ID:CLIENT_SECRET RESOURCE URL
+//   node dpop-client.mjs ISSUER CLIENT_ID:CLIENT_SECRET RESOURCE URL [SCOPE]
 //
+// SCOPE, a space-separated list, is asked for with the token (none: the
+// issuer grants none beyond the resource's defaults).
 // If the resource server asks for a nonce (401 use_dpop_nonce, RFC 9449 §9),
 // the answer is printed and the request made once more with the nonce, as a
 // client does. `jose` signs the proofs (panva's, oidc-provider's companion).
@@ -14,9 +16,9 @@ import { createHash, randomUUID } from 'node:crypto';
 
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 
-const [issuer, credentials, resource, url] = process.argv.slice(2);
+const [issuer, credentials, resource, url, scope] = process.argv.slice(2);
 if (!url || !credentials.includes(':')) {
-  console.error('usage: node dpop-client.mjs ISSUER CLIENT_ID:CLIENT_SECRET RESOURCE URL');
+  console.error('usage: node dpop-client.mjs ISSUER CLIENT_ID:CLIENT_SECRET RESOURCE URL [SCOPE]');
   process.exit(2);
 }
 
@@ -42,7 +44,11 @@ const granted = await fetch(tokenEndpoint, {
     authorization: `Basic ${Buffer.from(credentials).toString('base64')}`,
     dpop: await proof('POST', tokenEndpoint),
   },
-  body: new URLSearchParams({ grant_type: 'client_credentials', resource }),
+  body: new URLSearchParams({
+    grant_type: 'client_credentials',
+    resource,
+    ...(scope ? { scope } : {}),
+  }),
 });
 const body = await granted.json();
 if (!granted.ok || body.token_type !== 'DPoP') {
@@ -59,7 +65,7 @@ async function get(nonce) {
     },
   });
   console.log(`HTTP/1.1 ${answer.status} ${answer.statusText}`);
-  for (const name of ['content-type', 'www-authenticate', 'dpop-nonce']) {
+  for (const name of ['content-type', 'vary', 'www-authenticate', 'dpop-nonce']) {
     const value = answer.headers.get(name);
     if (value !== null) console.log(`${name}: ${value}`);
   }

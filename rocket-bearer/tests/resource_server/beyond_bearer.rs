@@ -77,6 +77,30 @@ impl Server {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs oidc-provider: npm ci --prefix rocket-bearer/tests/issuer"]
+async fn introspection_credentials_the_issuer_refuses_stop_the_launch_with_one_line() {
+    use rocket::figment::Figment;
+    use rocket_bearer::verify::Verifier;
+    let issuer = Issuer::start().await;
+    let figment = |secret: &str| {
+        Figment::new()
+            .merge(("bearer_issuer", issuer.url()))
+            .merge(("bearer_audience", AUDIENCE))
+            .merge(("bearer_introspection_client_id", RESOURCE_SERVER_ID))
+            .merge(("bearer_introspection_client_secret", secret))
+    };
+    let refused = Verifier::from_figment(&figment("not-the-secret")).await;
+    assert_eq!(
+        refused.err().map(|error| error.to_string()).as_deref(),
+        Some(
+            "bearer_introspection_client_secret: the introspection endpoint refuses these credentials (bearer_introspection_client_id and this secret)"
+        )
+    );
+    let taken = Verifier::from_figment(&figment(RESOURCE_SERVER_SECRET)).await;
+    assert!(taken.is_ok(), "{:?}", taken.err());
+}
+
 fn now() -> u64 {
     jsonwebtoken::get_current_timestamp()
 }
@@ -366,6 +390,16 @@ async fn with_nonces_a_proof_gets_one_then_succeeds_with_it_on_any_instance_shar
         )
     );
     assert_ne!(own.as_deref(), Some(nonce.as_str()));
+    // A refusal without credentials carries the nonce too, so that a
+    // client's first DPoP request can use it.
+    let (refusal, first) = one.send("GET", "/account", &[]).await;
+    assert_eq!(refusal.status, 401);
+    let first = first.expect("a DPoP-Nonce header on the 401");
+    let proof = key.proof("GET", &one.url("/account"), Some(&token), Some(&first));
+    assert_eq!(
+        one.dpop("GET", "/account", &token, &[&proof]).await,
+        ok("reader")
+    );
     // Bearer requests carry no nonce.
     let reader = issuer.token(OAuthClient::Reader, "read", AUDIENCE).await;
     let (reply, none) = one
