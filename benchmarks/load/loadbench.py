@@ -387,14 +387,20 @@ def exchange(conn, path, status, headers=""):
     return response
 
 
+def build_example_and(minter):
+    """Builds the resource_server example and the benchmarks' `minter` bin
+    (mint_tokens or mint_proofs), both release."""
+    run(["cargo", "build", "--release", "--locked", "-p", "rocket-bearer",
+         "--features", "verify", "--example", "resource_server"])
+    run(["cargo", "build", "--release", "--locked", "-p", "benchmarks",
+         "--bin", minter])
+
+
 def verifier(wrk, options):
     """--verifier: the resource_server example under the 401, cached and
     first-seen floods, round after round, then its figures and targets."""
     if not options.no_build:
-        run(["cargo", "build", "--release", "--locked", "-p", "rocket-bearer",
-             "--features", "verify", "--example", "resource_server"])
-        run(["cargo", "build", "--release", "--locked", "-p", "benchmarks",
-             "--bin", "mint_tokens"])
+        build_example_and("mint_tokens")
     release = TARGET / "release"
     cpus = sorted(os.sched_getaffinity(0))
     server_cpu, wrk_cpu = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)
@@ -562,10 +568,7 @@ def beyond_bearer(wrk, options):
         sys.exit("oidc-provider is missing: npm ci --prefix "
                  "rocket-bearer/tests/issuer")
     if not options.no_build:
-        run(["cargo", "build", "--release", "--locked", "-p", "rocket-bearer",
-             "--features", "verify", "--example", "resource_server"])
-        run(["cargo", "build", "--release", "--locked", "-p", "benchmarks",
-             "--bin", "mint_proofs"])
+        build_example_and("mint_proofs")
     release = TARGET / "release"
     cpus = sorted(os.sched_getaffinity(0))
     server_cpu, issuer_cpu = (cpus[0], cpus[1]) if len(cpus) >= 2 else (None, None)

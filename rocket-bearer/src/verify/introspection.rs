@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::Failure;
 use super::cache::{TokenHash, VerifiedTokens};
-use super::keys::{FETCH_TIMEOUT, MAX_DOCUMENT, Remote, retry_after, without_url};
+use super::keys::{MAX_DOCUMENT, Remote, http_client, retry_after, without_url};
 
 /// How long an inactive answer is kept: a client retrying a revoked or
 /// expired token costs the issuer one call per 5 s, and a token made active
@@ -68,12 +68,7 @@ impl Introspection {
         client_secret: String,
         max_age: u64,
     ) -> Result<Introspection, String> {
-        let http = reqwest::Client::builder()
-            .timeout(FETCH_TIMEOUT)
-            .connect_timeout(FETCH_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|error| format!("cannot make an HTTP client: {error}"))?;
+        let http = http_client()?;
         Ok(Introspection {
             endpoint,
             client_id,

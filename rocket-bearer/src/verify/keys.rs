@@ -38,7 +38,7 @@ const MAX_AGE_BOUNDS: (Duration, Duration) = (Duration::from_secs(5), Duration::
 pub(crate) const MAX_DOCUMENT: usize = 1 << 20;
 
 /// How long one fetch may take, connection included.
-pub(crate) const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why no key verifies a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -420,15 +420,21 @@ pub(crate) fn retry_after(failures: u32) -> u32 {
     1 << failures.saturating_sub(1).min(4)
 }
 
+/// The client every call to the issuer goes through: each call bounded by
+/// [`FETCH_TIMEOUT`], and no redirect (one could leave https; the
+/// documents' URLs are exact).
+pub(crate) fn http_client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(FETCH_TIMEOUT)
+        .connect_timeout(FETCH_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|error| format!("cannot make an HTTP client: {error}"))
+}
+
 impl Remote {
     pub(crate) fn new(issuer: String) -> Result<Remote, String> {
-        let client = reqwest::Client::builder()
-            .timeout(FETCH_TIMEOUT)
-            .connect_timeout(FETCH_TIMEOUT)
-            // A redirect could leave https; the documents' URLs are exact.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|error| format!("cannot make an HTTP client: {error}"))?;
+        let client = http_client()?;
         Ok(Remote {
             issuer,
             client,
