@@ -1,9 +1,9 @@
 //! The claims of a verified access token (RFC 9068 §2.2), and the app's own.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use serde::de::{self, Deserializer};
+use serde::de::{self, Deserializer, IgnoredAny};
 use serde::{Deserialize, Serialize};
 
 /// The claims of a verified access token: the standard ones of RFC 9068
@@ -86,6 +86,17 @@ impl<C> Claims<C> {
 pub struct Confirmation {
     /// The RFC 7638 SHA-256 thumbprint of the DPoP key (RFC 9449 §6.1).
     pub jkt: Option<String>,
+    /// The names of its other members (`x5t#S256`, `jwk`, …): bindings
+    /// the verifier cannot check, so a token with one is refused.
+    #[serde(flatten)]
+    others: BTreeMap<String, IgnoredAny>,
+}
+
+impl Confirmation {
+    /// Whether the token is bound by DPoP's `jkt` and nothing else.
+    pub(crate) fn is_dpop_only(&self) -> bool {
+        self.jkt.is_some() && self.others.is_empty()
+    }
 }
 
 /// No claims beyond the standard ones: the default of [`Claims`].

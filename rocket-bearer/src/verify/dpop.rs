@@ -1,7 +1,7 @@
 //! DPoP proofs (RFC 9449): the checks of §4.3 on the `DPoP` header, the
 //! server nonces of §9, and the replay check of §11.1.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
@@ -9,8 +9,9 @@ use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
+use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey};
+use rocket::http::Method;
 use rocket::request::Request;
 use serde::Deserialize;
 use serde_json::Value;
@@ -47,10 +48,11 @@ const NONCE_STEP: u64 = 30;
 const NONCE_STEPS_ACCEPTED: u64 = 3;
 
 /// How many proofs one instance remembers: each until its `iat` leaves
-/// the window, about a minute, so enough for 17,000 DPoP requests a
-/// second, more than one instance verifies (two signatures each); about
-/// 32 bytes each, 32 MiB if ever full. When it is full of proofs still in
-/// the window, new proofs get 503 rather than an unchecked replay.
+/// the window (one to two minutes, by buckets of a minute), so enough for
+/// 8,000 DPoP requests a second, more than one instance verifies (two
+/// signatures each); about 32 bytes each, 32 MiB if ever full. When it is
+/// full of proofs still in the window, new proofs get 503 rather than an
+/// unchecked replay.
 const SEEN_CAPACITY: usize = 1 << 20;
 
 /// Members of a JWK that only a private key has (RFC 7518 §6.2.2, §6.3.2,
@@ -84,6 +86,8 @@ pub(crate) struct CheckedProof {
     ath: String,
     /// The RFC 7638 thumbprint of the proof's key, as `cnf.jkt` names it.
     pub(crate) thumbprint: String,
+    jti: String,
+    iat: u64,
 }
 
 impl CheckedProof {
@@ -179,20 +183,20 @@ impl Proofs {
         {
             return Err(Failure::ProofKeyPrivate);
         }
+        let thumbprint = thumbprint(&jwk, algorithm).ok_or(Failure::ProofKeyUnusable)?;
         let jwk: Jwk = serde_json::from_value(jwk).map_err(|_| Failure::ProofKeyUnusable)?;
         let decoding = DecodingKey::from_jwk(&jwk).map_err(|_| Failure::ProofKeyUnusable)?;
-        let key = Key::any_of_family(&decoding);
+        // Parsed for the proof's algorithm only: an RSA key is not parsed
+        // six times for one signature.
+        let key = Key::for_algorithm(&decoding, algorithm);
         if !key.checks(algorithm) {
             return Err(Failure::ProofKeyUnusable);
         }
-        let thumbprint = jwk
-            .thumbprint(ThumbprintHash::SHA256)
-            .map_err(|_| Failure::ProofKeyUnusable)?;
         let (message, _) = proof.rsplit_once('.').ok_or(Failure::ProofNotJwt)?;
         if !key.verifies(algorithm, message.as_bytes(), &signature) {
             return Err(Failure::ProofBadSignature);
         }
-        if htm != request.method().as_str() {
+        if htm != sent_method(request).as_str() {
             return Err(Failure::ProofWrongMethod);
         }
         if !self.is_request_url(&htu, request) {
@@ -208,8 +212,21 @@ impl Proofs {
                 Some(_) => {}
             }
         }
-        self.seen.first_time(&thumbprint, &jti, iat, now)?;
-        Ok(CheckedProof { ath, thumbprint })
+        Ok(CheckedProof {
+            ath,
+            thumbprint,
+            jti,
+            iat,
+        })
+    }
+
+    /// Records a proof whose token was verified and bound to its key, so
+    /// that it is never accepted again on this instance (§11.1). Recorded
+    /// only then: a client without a token cannot fill the record, nor use
+    /// up another client's proof by sending it with a junk token first.
+    pub(crate) fn first_use(&self, proof: &CheckedProof, now: u64) -> Result<(), Failure> {
+        self.seen
+            .first_time(&proof.thumbprint, &proof.jti, proof.iat, now)
     }
 
     /// Whether `htu` is the URL of `request` as the client addressed it,
@@ -222,6 +239,11 @@ impl Proofs {
             return false;
         };
         let path = request.uri().path();
+        // Rocket routes on the path as sent, where `/x/../me` is not `/me`:
+        // a proof for `/me` must not open the route that takes `/x/../me`.
+        if has_dot_segment(path.as_str()) {
+            return false;
+        }
         // Appended, not joined: a path such as `//other.example/x` must
         // not become another host.
         let expected = match &self.public_origin {
@@ -245,6 +267,59 @@ impl Proofs {
                 && htu.path() == expected.path()
         })
     }
+}
+
+/// The method the client sent: Rocket answers a `HEAD` with no route of its
+/// own as a `GET`, after the verifier's request fairing noted the `HEAD`.
+fn sent_method(request: &Request<'_>) -> Method {
+    request
+        .local_cache(|| SentMethod(None))
+        .0
+        .unwrap_or_else(|| request.method())
+}
+
+/// A request's method as received, noted when Rocket may change it.
+pub(crate) struct SentMethod(pub(crate) Option<Method>);
+
+/// Whether a path has a `.` or `..` segment, plain or percent-encoded.
+fn has_dot_segment(path: &str) -> bool {
+    path.split('/').any(|segment| {
+        let decoded = segment.replace("%2e", ".").replace("%2E", ".");
+        decoded == "." || decoded == ".."
+    })
+}
+
+/// The key's RFC 7638 thumbprint (SHA-256, base64url), from the JWK as the
+/// client sent it: its required members, in lexicographic order, as JSON
+/// without whitespace; `None` for a key whose `kty` (and `crv`) does not
+/// fit the proof's `alg`.
+fn thumbprint(jwk: &Value, algorithm: Algorithm) -> Option<String> {
+    let member = |name: &str| jwk.get(name)?.as_str();
+    let (kty, members): (&str, &[&str]) = match algorithm {
+        Algorithm::ES256 if member("crv")? == "P-256" => ("EC", &["crv", "kty", "x", "y"]),
+        Algorithm::ES384 if member("crv")? == "P-384" => ("EC", &["crv", "kty", "x", "y"]),
+        Algorithm::EdDSA if member("crv")? == "Ed25519" => ("OKP", &["crv", "kty", "x"]),
+        Algorithm::PS256
+        | Algorithm::PS384
+        | Algorithm::PS512
+        | Algorithm::RS256
+        | Algorithm::RS384
+        | Algorithm::RS512 => ("RSA", &["e", "kty", "n"]),
+        _ => return None,
+    };
+    if member("kty")? != kty {
+        return None;
+    }
+    let mut canonical = String::from("{");
+    for (at, name) in members.iter().enumerate() {
+        let value = serde_json::to_string(member(name)?).ok()?;
+        if at > 0 {
+            canonical.push(',');
+        }
+        canonical.extend(["\"", name, "\":", &value]);
+    }
+    canonical.push('}');
+    Some(URL_SAFE_NO_PAD.encode(digest(&SHA256, canonical.as_bytes())))
 }
 
 /// Nonces no instance needs to remember (RFC 9449 §9): the step of time
@@ -307,11 +382,13 @@ impl Nonces {
     }
 }
 
-/// The proofs this instance has accepted, by key and `jti`, until their
-/// `iat` leaves the window (§11.1).
+/// The proofs this instance has accepted, by key and `jti`, in buckets of
+/// [`PROOF_WINDOW`] seconds of their `iat`: a bucket goes whole once the
+/// `iat` check refuses all its proofs (§11.1), so forgetting costs nothing
+/// per proof and a full record is never scanned.
 #[derive(Default)]
 struct SeenProofs {
-    until: Mutex<HashMap<[u8; 16], u64>>,
+    buckets: Mutex<BTreeMap<u64, HashSet<[u8; 16]>>>,
 }
 
 impl SeenProofs {
@@ -323,21 +400,26 @@ impl SeenProofs {
         let hash = digest(&SHA256, format!("{thumbprint}.{jti}").as_bytes());
         let mut id = [0; 16];
         id.copy_from_slice(&hash.as_ref()[..16]);
-        let mut until = self
-            .until
+        let mut buckets = self
+            .buckets
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if until.get(&id).is_some_and(|&until| now < until) {
+        // A bucket whose last iat is before now - window holds no proof
+        // that could be accepted again.
+        while let Some((&first, _)) = buckets.first_key_value() {
+            if (first + 1) * PROOF_WINDOW > now.saturating_sub(PROOF_WINDOW) {
+                break;
+            }
+            buckets.pop_first();
+        }
+        let bucket = iat / PROOF_WINDOW;
+        if buckets.get(&bucket).is_some_and(|ids| ids.contains(&id)) {
             return Err(Failure::ProofReplayed);
         }
-        if until.len() >= SEEN_CAPACITY {
-            until.retain(|_, &mut until| now < until);
-            if until.len() >= SEEN_CAPACITY {
-                return Err(Failure::Unavailable(1));
-            }
+        if buckets.values().map(HashSet::len).sum::<usize>() >= SEEN_CAPACITY {
+            return Err(Failure::Unavailable(1));
         }
-        // Past iat + the window, the iat check refuses the proof anyway.
-        until.insert(id, iat.saturating_add(PROOF_WINDOW + 1));
+        buckets.entry(bucket).or_default().insert(id);
         Ok(())
     }
 }
@@ -348,7 +430,9 @@ mod tests {
     use rocket::local::blocking::Client;
     use url::Url;
 
-    use super::{Failure, NONCE_STEP, Nonces, Proofs, SeenProofs};
+    use jsonwebtoken::Algorithm;
+
+    use super::{Failure, NONCE_STEP, Nonces, Proofs, SeenProofs, has_dot_segment, thumbprint};
 
     #[test]
     fn a_proof_names_the_request_s_path_on_the_public_origin_or_on_its_host() {
@@ -426,8 +510,51 @@ mod tests {
         assert_eq!(again(150), Err(Failure::ProofReplayed));
         assert_eq!(seen.first_time("other key", "jti-1", 100, 150), Ok(()));
         assert_eq!(seen.first_time("key", "jti-2", 100, 150), Ok(()));
-        // Forgotten only once the iat check refuses it: after iat + 60.
+        // Kept while the iat check could take it (iat + 60), and until its
+        // bucket (iat 60 to 119) is wholly out of the window.
         assert_eq!(again(160), Err(Failure::ProofReplayed));
-        assert_eq!(again(161), Ok(()));
+        assert_eq!(again(179), Err(Failure::ProofReplayed));
+        assert_eq!(again(180), Ok(()), "forgotten with its bucket");
+    }
+
+    #[test]
+    fn a_thumbprint_is_rfc_7638_s_over_the_jwk_as_sent_for_the_proof_s_alg() {
+        // RFC 7638 §3.1's example key and thumbprint.
+        let rsa = serde_json::json!({
+            "kty": "RSA",
+            "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+            "e": "AQAB",
+            "alg": "RS256",
+            "kid": "2011-04-29"
+        });
+        let expected = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
+        assert_eq!(
+            thumbprint(&rsa, Algorithm::RS256).as_deref(),
+            Some(expected)
+        );
+        assert_eq!(
+            thumbprint(&rsa, Algorithm::PS512).as_deref(),
+            Some(expected)
+        );
+        assert_eq!(thumbprint(&rsa, Algorithm::ES256), None, "not an EC key");
+        let ec = serde_json::json!({"kty": "EC", "crv": "P-256", "x": "a", "y": "b"});
+        assert!(thumbprint(&ec, Algorithm::ES256).is_some());
+        assert_eq!(
+            thumbprint(&ec, Algorithm::ES384),
+            None,
+            "P-256 is not ES384's"
+        );
+        let no_y = serde_json::json!({"kty": "EC", "crv": "P-256", "x": "a"});
+        assert_eq!(thumbprint(&no_y, Algorithm::ES256), None);
+    }
+
+    #[test]
+    fn a_path_with_a_dot_segment_plain_or_encoded_is_never_a_proof_s_url() {
+        for path in ["/x/../me", "/x/%2e%2e/me", "/./me", "/x/.%2E/me", "/me/.."] {
+            assert!(has_dot_segment(path), "{path}");
+        }
+        for path in ["/me", "/a.b/..c", "/.well-known/x", "/x/.../me"] {
+            assert!(!has_dot_segment(path), "{path}");
+        }
     }
 }

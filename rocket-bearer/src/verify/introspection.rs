@@ -6,8 +6,10 @@ use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use rocket::tokio::sync::Semaphore;
 use serde::Deserialize;
 use serde_json::Value;
+use url::form_urlencoded;
 
 use super::Failure;
 use super::cache::{TokenHash, VerifiedTokens};
@@ -35,9 +37,14 @@ pub(crate) struct Introspection {
     /// The most seconds an active answer is kept (it is never kept past
     /// the token's `exp`); 0: not kept, the issuer is asked every time.
     max_age: u64,
-    /// Answers by token hash: the JSON of an active one, empty for an
-    /// inactive one.
+    /// Active answers by token hash, as the JSON the issuer sent.
     answers: VerifiedTokens,
+    /// Tokens answered inactive, apart: junk tokens sent in numbers cannot
+    /// push the active answers out.
+    inactive: VerifiedTokens,
+    /// At most this many calls to the issuer at once: a flood of tokens
+    /// never seen waits here rather than flooding the issuer.
+    calls: Semaphore,
     /// Calls that failed in a row, for `Retry-After`.
     failures: AtomicU32,
 }
@@ -52,14 +59,19 @@ impl fmt::Debug for Introspection {
     }
 }
 
-/// The members of an answer read before the claims (RFC 7662 §2.2).
+/// The members of an answer read before the claims (RFC 7662 §2.2);
+/// `exp` as any JSON, so that an answer with a fractional one is refused as
+/// claims this resource cannot read, not as an issuer that failed.
 #[derive(Deserialize)]
 struct Answer {
     active: bool,
     token_type: Option<String>,
     cnf: Option<Value>,
-    exp: Option<u64>,
+    exp: Option<Value>,
 }
+
+/// Calls to the issuer at once, at most.
+const CONCURRENT_CALLS: usize = 32;
 
 impl Introspection {
     pub(crate) fn new(
@@ -69,13 +81,17 @@ impl Introspection {
         max_age: u64,
     ) -> Result<Introspection, String> {
         let http = http_client()?;
+        // RFC 6749 §2.3.1: each form-urlencoded before Basic encodes them.
+        let encoded = |text: &str| form_urlencoded::byte_serialize(text.as_bytes()).collect();
         Ok(Introspection {
             endpoint,
-            client_id,
-            client_secret,
+            client_id: encoded(&client_id),
+            client_secret: encoded(&client_secret),
             http,
             max_age,
             answers: VerifiedTokens::new(),
+            inactive: VerifiedTokens::new(),
+            calls: Semaphore::new(CONCURRENT_CALLS),
             failures: AtomicU32::new(0),
         })
     }
@@ -87,17 +103,21 @@ impl Introspection {
     pub(crate) async fn claims(&self, token: &str, now: u64) -> Result<Arc<[u8]>, Failure> {
         let hash = TokenHash::of(token);
         if let Some(json) = self.answers.get(&hash, 0, now) {
-            return match json.is_empty() {
-                true => Err(Failure::Inactive),
-                false => Ok(json),
-            };
+            return Ok(json);
         }
-        let json = self.ask(token).await?;
+        if self.inactive.get(&hash, 0, now).is_some() {
+            return Err(Failure::Inactive);
+        }
+        let json = {
+            let _call = self.calls.acquire().await.map_err(|_| self.unavailable())?;
+            self.ask(token).await?
+        };
         let answer: Answer = serde_json::from_slice(&json).map_err(|_| self.unavailable())?;
         self.failures.store(0, Ordering::Release);
         if !answer.active {
             let until = now.saturating_add(INACTIVE_FOR);
-            self.answers.insert(hash, 0, now, until, Arc::from(&[][..]));
+            self.inactive
+                .insert(hash, 0, now, until, Arc::from(&[][..]));
             return Err(Failure::Inactive);
         }
         // RFC 9449 §6.2: a DPoP token names its key in cnf.jkt.
@@ -113,7 +133,8 @@ impl Introspection {
             return Err(Failure::UnreadableClaims);
         }
         let json: Arc<[u8]> = Arc::from(json);
-        if let Some(exp) = answer.exp.filter(|_| self.max_age > 0) {
+        let exp = answer.exp.as_ref().and_then(Value::as_u64);
+        if let Some(exp) = exp.filter(|_| self.max_age > 0) {
             let until = exp.min(now.saturating_add(self.max_age));
             self.answers.insert(hash, 0, now, until, Arc::clone(&json));
         }

@@ -89,12 +89,19 @@ impl Key {
     /// accepts (P-521, say) is kept, so that its `kid` stays known, and
     /// verifies nothing.
     fn new(decoding: &DecodingKey, published_for: PublishedFor) -> Key {
+        Key::parsed(decoding, published_for, None)
+    }
+
+    /// The key, parsed for `only` that algorithm when given.
+    fn parsed(decoding: &DecodingKey, published_for: PublishedFor, only: Option<Algorithm>) -> Key {
+        let wanted = |name: &Algorithm| only.is_none_or(|only| only == *name);
         use Algorithm::{ES256, ES384, EdDSA, HS256, HS384, HS512, PS256, PS384, PS512};
         use Algorithm::{RS256, RS384, RS512};
         let public =
             |bytes: &[u8], algorithms: &[(Algorithm, &'static dyn VerificationAlgorithm)]| {
                 algorithms
                     .iter()
+                    .filter(|(name, _)| wanted(name))
                     .filter_map(|&(name, verification)| {
                         let key = ParsedPublicKey::new(verification, bytes).ok()?;
                         Some((name, SignatureCheck::Public(key)))
@@ -119,6 +126,7 @@ impl Key {
                 (HS512, hmac::HMAC_SHA512),
             ]
             .into_iter()
+            .filter(|(name, _)| wanted(name))
             .map(|(name, hmac)| {
                 (
                     name,
@@ -147,6 +155,7 @@ impl Key {
                     (PS512, &RSA_PSS_2048_8192_SHA512),
                 ]
                 .into_iter()
+                .filter(|(name, _)| wanted(name))
                 .filter_map(|(name, parameters)| {
                     let key = components.to_parsed_public_key(parameters).ok()?;
                     Some((name, SignatureCheck::Public(key)))
@@ -162,10 +171,10 @@ impl Key {
         }
     }
 
-    /// A key any algorithm of its family may use: a DPoP proof's `jwk`,
-    /// which names no `alg` of its own.
-    pub(crate) fn any_of_family(decoding: &DecodingKey) -> Key {
-        Key::new(decoding, PublishedFor::AnyOfFamily)
+    /// A DPoP proof's `jwk`, parsed for the proof's `alg` only (an RSA
+    /// key is not parsed for the five algorithms it will not check).
+    pub(crate) fn for_algorithm(decoding: &DecodingKey, algorithm: Algorithm) -> Key {
+        Key::parsed(decoding, PublishedFor::One(algorithm), Some(algorithm))
     }
 
     /// Whether this key can check signatures by `algorithm`.

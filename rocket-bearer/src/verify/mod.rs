@@ -83,7 +83,7 @@ use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::JwkSet;
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::figment::Figment;
-use rocket::http::{Header as HttpHeader, Status};
+use rocket::http::{Header as HttpHeader, Method, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::tokio::time::timeout;
 use rocket::{Build, Ignite, Response, Rocket, Sentinel};
@@ -374,6 +374,11 @@ where
     if let Err(failure) = binding(proof.as_ref(), &claims, token) {
         return failed(failure);
     }
+    if let Some(proof) = &proof
+        && let Err(failure) = verifier.proofs.first_use(proof, now)
+    {
+        return failed(failure);
+    }
     if let Some(error) = verifier.step_up::<R, C>(&claims, now) {
         return refuse(error.into(), Some(scheme));
     }
@@ -407,6 +412,12 @@ fn binding<C>(
     claims: &Claims<C>,
     token: &str,
 ) -> Result<(), Failure> {
+    // Bound by another method (an mTLS certificate, RFC 8705 §3), or by
+    // DPoP and something else: a binding this resource cannot check
+    // (RFC 7800 §3.1), so the token is not taken at all.
+    if claims.cnf.as_ref().is_some_and(|cnf| !cnf.is_dpop_only()) {
+        return Err(Failure::UncheckableBinding);
+    }
     let bound_to = claims.cnf.as_ref().and_then(|cnf| cnf.jkt.as_deref());
     match (proof, bound_to) {
         (None, None) => Ok(()),
@@ -482,6 +493,8 @@ enum Failure {
     Unavailable(u32),
     /// RFC 7662 §2.2: `active: false`.
     Inactive,
+    /// RFC 7800 §3.1: a `cnf` other than DPoP's `jkt`.
+    UncheckableBinding,
     // RFC 9449: the token's binding to a key.
     BoundTokenAsBearer,
     NotBound,
@@ -528,6 +541,8 @@ const INACTIVE: Description =
 const BOUND_TOKEN_AS_BEARER: Description = Description::from_static(
     "the token is bound to a DPoP key: send it with the DPoP scheme and a proof",
 );
+const UNCHECKABLE_BINDING: Description =
+    Description::from_static("the token is bound by a method this resource cannot check (cnf)");
 const NOT_BOUND: Description =
     Description::from_static("the token is not bound to a DPoP key (cnf.jkt)");
 const WRONG_KEY: Description =
@@ -599,6 +614,7 @@ impl Failure {
             Failure::Inactive => INACTIVE,
             Failure::BoundTokenAsBearer => BOUND_TOKEN_AS_BEARER,
             Failure::NotBound => NOT_BOUND,
+            Failure::UncheckableBinding => UNCHECKABLE_BINDING,
             Failure::WrongKey => WRONG_KEY,
             Failure::Undecodable => UNDECODABLE,
             Failure::NotAccessToken => NOT_ACCESS_TOKEN,
@@ -821,12 +837,16 @@ impl Verifier {
         self.keys.loaded()
     }
 
-    /// The claims of `token` once verified, or the reason it is refused:
-    /// what [`AccessToken`] does after reading the token, for a guard of
-    /// your own.
+    /// The claims of Bearer token `token` once verified, or the reason
+    /// it is refused: what [`AccessToken`] does after reading a Bearer
+    /// token, for a guard of your own. A token bound to a key (`cnf`: DPoP
+    /// and any other binding) is refused, since no proof of the key comes
+    /// with it (RFC 9449 §7.2): take DPoP-bound tokens with
+    /// [`AccessToken`] or [`DpopToken`].
     pub async fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<Claims<C>, Rejection> {
         self.verified_claims(token)
             .await
+            .and_then(|claims| binding(None, &claims, token).map(|()| claims))
             .map_err(|failure| failure.rejection(&self.not_accepted))
     }
 
@@ -927,7 +947,7 @@ impl Fairing for VerifierFairing {
     fn info(&self) -> Info {
         Info {
             name: "rocket_bearer::Verifier",
-            kind: Kind::Ignite | Kind::Response,
+            kind: Kind::Ignite | Kind::Request | Kind::Response,
         }
     }
 
@@ -938,6 +958,14 @@ impl Fairing for VerifierFairing {
                 rocket::error!("rocket_bearer: invalid configuration: {error}");
                 Err(rocket)
             }
+        }
+    }
+
+    /// Notes a `HEAD` before Rocket routes it as a `GET`, for a proof's
+    /// `htm`.
+    async fn on_request(&self, request: &mut Request<'_>, _: &mut rocket::Data<'_>) {
+        if request.method() == Method::Head {
+            request.local_cache(|| dpop::SentMethod(Some(Method::Head)));
         }
     }
 
@@ -1232,6 +1260,35 @@ mod tests {
                     "{times}, leeway {leeway}"
                 );
             }
+        }
+    }
+
+    #[rocket::async_test]
+    async fn verify_takes_bearer_tokens_only_and_no_binding_it_cannot_check() {
+        let verifier = verifier().await;
+        let cases = [
+            (json!({}), Ok(())),
+            (
+                json!({"cnf": {"jkt": "abc"}}),
+                Err(Failure::BoundTokenAsBearer),
+            ),
+            (
+                json!({"cnf": {"x5t#S256": "abc"}}),
+                Err(Failure::UncheckableBinding),
+            ),
+            (
+                json!({"cnf": {"jkt": "abc", "x5t#S256": "abc"}}),
+                Err(Failure::UncheckableBinding),
+            ),
+            (json!({"cnf": {}}), Err(Failure::UncheckableBinding)),
+        ];
+        for (claims, expected) in cases {
+            let token = token(claims.clone());
+            let refused = verifier.verify::<NoClaims>(&token).await.err();
+            let expected = expected
+                .err()
+                .map(|failure| failure.rejection(&verifier.not_accepted));
+            assert_eq!(refused, expected, "{claims}");
         }
     }
 

@@ -322,6 +322,30 @@ async fn each_check_of_a_proof_failing_alone_is_refused_with_a_description_namin
         ok("reader")
     );
 
+    // A proof is recorded only once its token is verified: sent first
+    // with a junk token, it still works with its own.
+    let proof = key.proof("GET", &url, Some(&token), None);
+    assert_eq!(
+        server.dpop("GET", "/me", "junk.junk.junk", &[&proof]).await,
+        refused_as_dpop("invalid_token", "the token cannot be decoded as a JWT")
+    );
+    assert_eq!(
+        server.dpop("GET", "/me", &token, &[&proof]).await,
+        ok("reader")
+    );
+
+    // HEAD, which Rocket answers from the GET route: the proof says HEAD.
+    let proof = key.proof("HEAD", &url, Some(&token), None);
+    let (head, _) = server
+        .dpop_with_nonce("HEAD", "/me", &token, &[&proof])
+        .await;
+    assert_eq!(head.status, 200);
+    let proof = key.proof("GET", &url, Some(&token), None);
+    let (head, _) = server
+        .dpop_with_nonce("HEAD", "/me", &token, &[&proof])
+        .await;
+    assert_eq!(head.status, 401, "a GET proof for a HEAD");
+
     // A proof is used once (RFC 9449 §11.1).
     let proof = key.proof("GET", &url, Some(&token), None);
     assert_eq!(
