@@ -815,21 +815,11 @@ def beyond_flood(flood, command, env, credentials, issuer, wrk_command, mint,
 
 
 def wait_ready(port, process, timeout=START_TIMEOUT):
-    """Polls GET /ready until the example answers 200: the issuer's keys
-    are loaded."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"server exited with {process.returncode} before ready")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
-                conn.sendall(b"GET /ready HTTP/1.1\r\nHost: localhost\r\n\r\n")
-                if read_response(conn).startswith(b"HTTP/1.1 200 "):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.01)
-    sys.exit(f"the example on port {port} was not ready within {timeout}s")
+    """Polls GET /ready until the example answers 200 (the issuer's keys
+    are loaded), 503 until then."""
+    first_response(port, process, timeout,
+                   b"GET /ready HTTP/1.1\r\nHost: localhost\r\n\r\n",
+                   status=200, not_yet=503)
 
 
 def get_me(port, headers):
@@ -1004,9 +994,10 @@ def callgrind_control(option, pid):
                    timeout=60)
 
 
-def first_response(port, process, timeout=START_TIMEOUT, request=REQUEST):
-    """Polls until the server answers `request` with 401; returns the
-    response's bytes."""
+def first_response(port, process, timeout=START_TIMEOUT, request=REQUEST,
+                   status=401, not_yet=None):
+    """Polls until the server answers `request` with `status` (and while
+    it answers `not_yet`); returns the response's bytes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -1018,8 +1009,11 @@ def first_response(port, process, timeout=START_TIMEOUT, request=REQUEST):
         except OSError:
             time.sleep(0.001)
             continue
-        if not response.startswith(b"HTTP/1.1 401 "):
-            sys.exit(f"expected a 401, got {response[:40]!r}")
+        if not_yet and response.startswith(f"HTTP/1.1 {not_yet} ".encode()):
+            time.sleep(0.01)
+            continue
+        if not response.startswith(f"HTTP/1.1 {status} ".encode()):
+            sys.exit(f"expected a {status}, got {response[:40]!r}")
         return response
     sys.exit(f"no answer on port {port} within {timeout}s")
 

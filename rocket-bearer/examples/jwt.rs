@@ -148,10 +148,10 @@ mod tests {
 
     // Every refusal of the verifier also offers DPoP (RFC 9449 §7.2), its
     // error only on the Bearer challenge the request used.
-    const ALGS: &str = "ES256 ES384 EdDSA PS256 PS384 PS512 RS256 RS384 RS512";
+    const ALGS: &str = "ES256 ES384 RS256 RS384 RS512 PS256 PS384 PS512 EdDSA";
     const DPOP: &str =
-        r#"DPoP realm="jwt example", algs="ES256 ES384 EdDSA PS256 PS384 PS512 RS256 RS384 RS512""#;
-    const DPOP_ADMIN: &str = r#"DPoP realm="jwt example", scope="admin", algs="ES256 ES384 EdDSA PS256 PS384 PS512 RS256 RS384 RS512""#;
+        r#"DPoP realm="jwt example", algs="ES256 ES384 RS256 RS384 RS512 PS256 PS384 PS512 EdDSA""#;
+    const DPOP_ADMIN: &str = r#"DPoP realm="jwt example", scope="admin", algs="ES256 ES384 RS256 RS384 RS512 PS256 PS384 PS512 EdDSA""#;
 
     /// The Bearer challenge with these parameters after the realm, then the
     /// DPoP challenge without error (`dpop`).

@@ -313,7 +313,7 @@ mod tests {
     type Case = (&'static str, Vec<(&'static str, String)>, Answer);
 
     /// The DPoP challenge's `algs`: every asymmetric algorithm.
-    pub(crate) const ALGS: &str = "ES256 ES384 EdDSA PS256 PS384 PS512 RS256 RS384 RS512";
+    pub(crate) const ALGS: &str = "ES256 ES384 RS256 RS384 RS512 PS256 PS384 PS512 EdDSA";
 
     /// A refusal of a request sent as Bearer, or with no credentials: its
     /// status, its Bearer challenge with `resource_metadata`, then the DPoP

@@ -315,8 +315,8 @@ pub(crate) struct Schemes {
 }
 
 /// The DPoP challenge's `algs` (RFC 9449 §7.1): the asymmetric algorithms
-/// the verifier checks proofs with (`verify::dpop::ALGORITHMS`).
-pub(crate) const DPOP_ALGS: &str = "ES256 ES384 EdDSA PS256 PS384 PS512 RS256 RS384 RS512";
+/// the verifier checks proofs with (`verify::settings::ASYMMETRIC`).
+pub(crate) const DPOP_ALGS: &str = "ES256 ES384 RS256 RS384 RS512 PS256 PS384 PS512 EdDSA";
 
 impl Schemes {
     /// Bearer alone: the library's answer without the verifier.
@@ -504,7 +504,7 @@ mod tests {
             )
         };
         let admin = Scope::from_static("admin");
-        let algs = r#"algs="ES256 ES384 EdDSA PS256 PS384 PS512 RS256 RS384 RS512""#;
+        let algs = r#"algs="ES256 ES384 RS256 RS384 RS512 PS256 PS384 PS512 EdDSA""#;
         let step_up = Rejection::insufficient_user_authentication(
             Some(AcrValues::from_static("mfa")),
             Some(300),

@@ -20,21 +20,10 @@ use url::Url;
 use super::Failure;
 use super::keys::Key;
 
-/// The algorithms a proof may be signed with, as the DPoP challenge's
-/// `algs` lists them (`challenge::DPOP_ALGS`, RFC 9449 §7.1): every
-/// asymmetric one the verifier
-/// checks, never `none` or HMAC (§4.3, check 5).
-pub(crate) const ALGORITHMS: [Algorithm; 9] = [
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-];
+// The algorithms a proof may be signed with, as the DPoP challenge's
+// `algs` lists them (`challenge::DPOP_ALGS`, RFC 9449 §7.1): every
+// asymmetric one the verifier checks, never `none` or HMAC (§4.3, check 5).
+use super::settings::ASYMMETRIC as ALGORITHMS;
 
 /// How far a proof's `iat` may be from the server's clock, either way
 /// (§4.3, check 11; §11.1): a proof is made for one request, at once, so a
@@ -132,7 +121,8 @@ impl Proofs {
     /// one JWT typed `dpop+jwt`, signed with an accepted asymmetric
     /// algorithm by the public key its header carries, for this method and
     /// URL, made within [`PROOF_WINDOW`], with a current nonce when nonces
-    /// are required, and never seen before.
+    /// are required. Whether it was seen before is [`Proofs::first_use`]'s,
+    /// once the token is verified.
     pub(crate) fn check(
         &self,
         proof: &str,

@@ -5,8 +5,10 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use rocket::tokio::sync::Semaphore;
+use rocket::tokio::time::timeout;
 use serde::Deserialize;
 use serde_json::Value;
 use url::form_urlencoded;
@@ -20,12 +22,40 @@ use super::keys::{MAX_DOCUMENT, Remote, http_client, retry_after, without_url};
 /// (rare: a token is active from its issue) is seen within 5 s.
 const INACTIVE_FOR: u64 = 5;
 
-/// Where the introspection endpoint comes from.
-pub(crate) enum Endpoint {
-    /// `bearer_introspection_endpoint`.
-    Configured(String),
-    /// The issuer's metadata, read once discovered.
-    Discovered(Arc<Remote>, OnceLock<String>),
+/// The introspection endpoint: configured (`bearer_introspection_endpoint`),
+/// or read from the issuer's metadata, at launch or, if the issuer did not
+/// answer then, when the first opaque token comes.
+pub(crate) struct Endpoint {
+    url: OnceLock<String>,
+    /// Where to discover it while it is not known.
+    issuer: Option<Arc<Remote>>,
+}
+
+impl Endpoint {
+    pub(crate) fn configured(url: String) -> Endpoint {
+        Endpoint {
+            url: OnceLock::from(url),
+            issuer: None,
+        }
+    }
+
+    /// The endpoint `issuer`'s metadata lists, asked now for at most
+    /// `wait`; `Err` if the metadata lists none.
+    pub(crate) async fn discovered(issuer: Arc<Remote>, wait: Duration) -> Result<Endpoint, ()> {
+        let url = OnceLock::new();
+        match timeout(wait, issuer.introspection_endpoint()).await {
+            Ok(Ok(Some(found))) => {
+                let _ = url.set(found);
+            }
+            Ok(Ok(None)) => return Err(()),
+            // Discovered when the first opaque token comes.
+            Ok(Err(_)) | Err(_) => {}
+        }
+        Ok(Endpoint {
+            url,
+            issuer: Some(issuer),
+        })
+    }
 }
 
 /// The introspection client, and the answers kept.
@@ -145,19 +175,11 @@ impl Introspection {
     /// §2.3: 401, or RFC 6749 §5.2's `invalid_client`), asked at launch
     /// about a token no issuer made; `false` too when it cannot be asked.
     pub(crate) async fn refuses_credentials(&self) -> bool {
-        let endpoint = match &self.endpoint {
-            Endpoint::Configured(url) => url.as_str(),
-            Endpoint::Discovered(_, found) => match found.get() {
-                Some(url) => url.as_str(),
-                None => return false,
-            },
+        let Some(endpoint) = self.known_endpoint() else {
+            return false;
         };
         let sent = self
-            .http
-            .post(endpoint)
-            .basic_auth(&self.client_id, Some(&self.client_secret))
-            .header("Accept", "application/json")
-            .form(&[("token", "rocket-bearer-launch-check")])
+            .post(endpoint, "rocket-bearer-launch-check")
             .send()
             .await;
         let Ok(response) = sent else {
@@ -166,6 +188,21 @@ impl Introspection {
         let status = response.status().as_u16();
         let body = response.text().await.unwrap_or_default();
         status == 401 || (status == 400 && body.contains("invalid_client"))
+    }
+
+    /// The endpoint, if configured or already discovered.
+    fn known_endpoint(&self) -> Option<&str> {
+        self.endpoint.url.get().map(String::as_str)
+    }
+
+    /// The introspection request for `token` (RFC 7662 §2.1), authenticated
+    /// with the client's credentials (`client_secret_basic`).
+    fn post(&self, endpoint: &str, token: &str) -> reqwest::RequestBuilder {
+        self.http
+            .post(endpoint)
+            .basic_auth(&self.client_id, Some(&self.client_secret))
+            .header("Accept", "application/json")
+            .form(&[("token", token), ("token_type_hint", "access_token")])
     }
 
     fn unavailable(&self) -> Failure {
@@ -177,30 +214,22 @@ impl Introspection {
     /// credentials (`client_secret_basic`, RFC 6749 §2.3.1), and reads an
     /// answer of at most 1 MiB.
     async fn ask(&self, token: &str) -> Result<Vec<u8>, Failure> {
-        let endpoint = match &self.endpoint {
-            Endpoint::Configured(url) => url.as_str(),
-            Endpoint::Discovered(remote, found) => match found.get() {
-                Some(url) => url.as_str(),
-                None => match remote.introspection_endpoint().await {
-                    Ok(Some(url)) => found.get_or_init(|| url).as_str(),
-                    Ok(None) => {
-                        rocket::error!(
-                            "rocket_bearer: the issuer lists no introspection_endpoint: set bearer_introspection_endpoint"
-                        );
-                        return Err(self.unavailable());
-                    }
-                    Err(_) => return Err(Failure::Unavailable(remote.retry_after().await)),
-                },
+        let endpoint = match (self.known_endpoint(), &self.endpoint.issuer) {
+            (Some(url), _) => url,
+            (None, None) => return Err(self.unavailable()),
+            // Not discovered at launch: asked of the issuer's metadata now.
+            (None, Some(remote)) => match remote.introspection_endpoint().await {
+                Ok(Some(url)) => self.endpoint.url.get_or_init(|| url).as_str(),
+                Ok(None) => {
+                    rocket::error!(
+                        "rocket_bearer: the issuer lists no introspection_endpoint: set bearer_introspection_endpoint"
+                    );
+                    return Err(self.unavailable());
+                }
+                Err(_) => return Err(Failure::Unavailable(remote.retry_after().await)),
             },
         };
-        let sent = self
-            .http
-            .post(endpoint)
-            .basic_auth(&self.client_id, Some(&self.client_secret))
-            .header("Accept", "application/json")
-            .form(&[("token", token), ("token_type_hint", "access_token")])
-            .send()
-            .await;
+        let sent = self.post(endpoint, token).send().await;
         let mut response = match sent {
             Ok(response) if response.status().is_success() => response,
             Ok(response) if response.status() == reqwest::StatusCode::UNAUTHORIZED => {

@@ -74,7 +74,7 @@ mod settings;
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
@@ -726,32 +726,25 @@ impl Verifier {
         keys: &Keys,
     ) -> Result<Introspection, ConfigError> {
         let key = "bearer_introspection_endpoint";
+        let discovered = |issuer| async move {
+            Endpoint::discovered(issuer, LAUNCH_WAIT)
+                .await
+                .map_err(|()| {
+                    ConfigError::new(
+                        key,
+                        "missing: the issuer's metadata lists no introspection_endpoint",
+                    )
+                })
+        };
         let endpoint = match (&introspection.endpoint, keys) {
-            (Some(endpoint), _) => Endpoint::Configured(endpoint.clone()),
-            (None, Keys::Issuer(remote)) => {
-                Endpoint::Discovered(Arc::clone(remote), OnceLock::new())
-            }
+            (Some(endpoint), _) => Endpoint::configured(endpoint.clone()),
+            (None, Keys::Issuer(remote)) => discovered(Arc::clone(remote)).await?,
             (None, Keys::Static(_)) => {
                 let issuer = settings.issuer.clone().unwrap_or_default();
                 let remote = Remote::new(issuer).map_err(|error| ConfigError::new(key, error))?;
-                Endpoint::Discovered(Arc::new(remote), OnceLock::new())
+                discovered(Arc::new(remote)).await?
             }
         };
-        if let Endpoint::Discovered(remote, found) = &endpoint {
-            match timeout(LAUNCH_WAIT, remote.introspection_endpoint()).await {
-                Ok(Ok(Some(url))) => {
-                    let _ = found.set(url);
-                }
-                Ok(Ok(None)) => {
-                    return Err(ConfigError::new(
-                        key,
-                        "missing: the issuer's metadata lists no introspection_endpoint",
-                    ));
-                }
-                // Discovered when the first opaque token comes.
-                Ok(Err(_)) | Err(_) => {}
-            }
-        }
         let introspection = Introspection::new(
             endpoint,
             introspection.client_id.clone(),
